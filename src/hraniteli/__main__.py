@@ -1,0 +1,5 @@
+"""`python -m hraniteli` runs the CLI."""
+
+from hraniteli.cli import main
+
+main()

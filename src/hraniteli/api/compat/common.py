@@ -1,0 +1,116 @@
+"""Plumbing shared by the legacy webhook handlers: lenient bodies, dual paths, JSON bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from hraniteli.api.deps import AppContext
+from hraniteli.errors import InvalidInput
+from hraniteli.kit.moscow import BadTimeZone, msk_offset_zone, parse_offset
+from hraniteli.kit.slotstrings import BadSlotString, parse_date
+
+MAX_WINDOW_DAYS = 92
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(payload: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
+
+
+def raw_json_response(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The JSON object body merged over the query string (some POSTs carry query params)."""
+    merged: dict[str, Any] = dict(request.query_params)
+    raw = await request.body()
+    if raw.strip():
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput("the request body is not valid JSON") from exc
+        if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+            body = body[0]
+        if not isinstance(body, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        merged.update(body)
+    return merged
+
+
+def text(value: Any) -> str:
+    """A client string field; None, the literal "null" and non-strings become ""."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    value = str(value).strip()
+    return "" if value in ("null", "undefined") else value
+
+
+def webhook(router: APIRouter, name: str, methods: Sequence[str]) -> Callable[[Handler], Handler]:
+    """Serve a handler at /webhook/<name> and /webhook/<name>-test-contur."""
+
+    def register(handler: Handler) -> Handler:
+        for path in (f"/webhook/{name}", f"/webhook/{name}-test-contur"):
+            router.add_api_route(
+                path,
+                handler,
+                methods=list(methods),
+                include_in_schema=path.endswith(name),
+                name=f"{name}{'' if path.endswith(name) else '-test-contur'}",
+                summary=f"Legacy webhook `{name}`",
+            )
+        return handler
+
+    return register
+
+
+def client_zone(payload: dict[str, Any]) -> tuple[float, Any]:
+    try:
+        offset = parse_offset(payload.get("userTimeOffsetMsk"))
+        return offset, msk_offset_zone(offset)
+    except BadTimeZone as exc:
+        raise InvalidInput(str(exc), details=[{"field": "userTimeOffsetMsk"}]) from exc
+
+
+def window(payload: dict[str, Any], *, today: date, default_days: int) -> tuple[date, date]:
+    """`startDate`/`endDate` (YYYY-MM-DD), defaulting to today … today + default_days."""
+    try:
+        start = (
+            parse_date(text(payload.get("startDate")), today=today)
+            if text(payload.get("startDate"))
+            else today
+        )
+        end = (
+            parse_date(text(payload.get("endDate")), today=today)
+            if text(payload.get("endDate"))
+            else start + timedelta(days=default_days)
+        )
+    except BadSlotString as exc:
+        raise InvalidInput(str(exc), details=[{"field": "startDate/endDate"}]) from exc
+    if end < start:
+        raise InvalidInput("endDate is before startDate")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise InvalidInput(f"the window is longer than {MAX_WINDOW_DAYS} days")
+    return start, end
+
+
+async def cached(
+    ctx: AppContext,
+    key: Hashable,
+    fingerprint: str,
+    now: datetime,
+    produce: Callable[[], Awaitable[tuple[Any, datetime]]],
+) -> Response:
+    """Serve a rendered body from the render cache, or produce, store and serve it."""
+    body = ctx.render_cache.get(key, fingerprint=fingerprint, now=now)
+    if body is None:
+        payload, valid_until = await produce()
+        body = orjson.dumps(payload)
+        ctx.render_cache.put(key, fingerprint=fingerprint, valid_until=valid_until, body=body)
+    return raw_json_response(body)

@@ -1,0 +1,56 @@
+"""What every HTTP entry point needs: settings, clock, units of work, admin key check."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hraniteli.clock import Clock
+from hraniteli.config import Settings
+from hraniteli.db import Database
+from hraniteli.errors import ServiceUnavailable, Unauthorized
+from hraniteli.kit.rendercache import RenderCache
+from hraniteli.schedule.service import SchedulePolicy
+
+
+@dataclass
+class AppContext:
+    """Lives on `app.state.ctx` for the life of the app."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    policy: SchedulePolicy
+    render_cache: RenderCache = field(default_factory=RenderCache)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        async with self.database.unit_of_work(write=write) as session:
+            yield session
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def check_admin_key(ctx: AppContext, presented: str | None) -> None:
+    """Internal operations need the service API key in `X-API-Key`."""
+    expected = ctx.settings.admin_api_key
+    if expected is None or not expected.get_secret_value():
+        raise ServiceUnavailable("internal operations are disabled: HRANITELI_ADMIN_API_KEY is not set")
+    if not presented or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode()):
+        raise Unauthorized("a valid X-API-Key header is required")
+
+
+def require_admin(request: Request) -> None:
+    check_admin_key(context(request), request.headers.get("x-api-key"))

@@ -1,0 +1,123 @@
+"""create_app(settings): routers, CORS, error translation, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hraniteli import __version__
+from hraniteli.api.compat import bookings as compat_bookings
+from hraniteli.api.compat import cache_service
+from hraniteli.api.compat import schedule as compat_schedule
+from hraniteli.api.deps import AppContext
+from hraniteli.api.v1 import psychologists as v1_psychologists
+from hraniteli.api.v1 import schedule as v1_schedule
+from hraniteli.clock import Clock, utc_now
+from hraniteli.config import Settings
+from hraniteli.db import Database
+from hraniteli.errors import DomainError, error_body
+from hraniteli.kit.rendercache import RenderCache
+from hraniteli.schedule.service import SchedulePolicy
+
+log = logging.getLogger("hraniteli")
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database | None = None) -> FastAPI:
+    db = database or Database(
+        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
+    )
+    ctx = AppContext(
+        settings=settings,
+        database=db,
+        clock=clock,
+        policy=SchedulePolicy(
+            closed_weekdays=tuple(settings.schedule_closed_weekdays),
+            slot_duration_minutes=settings.slot_duration_minutes,
+        ),
+        render_cache=RenderCache(settings.schedule_cache_size),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Hraniteli",
+        version=__version__,
+        description="Online psychology practice: psychologists, schedules, bookings (clean API) "
+        "and the legacy webhook paths the existing front-ends call.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=86400
+    )
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for module in (v1_psychologists, v1_schedule, compat_schedule, compat_bookings, cache_service):
+        app.include_router(module.router)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> Response:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {
+                "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
+                "message": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        message = "the request is not valid"
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            message = "the request body is not valid JSON"
+        return JSONResponse(error_body("VALIDATION_ERROR", message, details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
+        return JSONResponse(
+            error_body("CONFLICT", "the change conflicts with data saved meanwhile; reload and retry"),
+            status_code=409,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> Response:
+        log.error("database error: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            error_body("SERVICE_UNAVAILABLE", "the database is busy; please retry"), status_code=503
+        )
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory: settings from the environment."""
+    from hraniteli.config import load_settings
+
+    return create_app(load_settings())

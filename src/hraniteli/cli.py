@@ -1,0 +1,107 @@
+"""The `hraniteli` command: serve, api, migrate, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from hraniteli.clock import utc_now
+from hraniteli.config import load_settings
+from hraniteli.db import Database
+
+cli = typer.Typer(help="Hraniteli: an online psychology practice service.", no_args_is_help=True)
+
+
+def _export(host: str | None, port: int | None) -> None:
+    """Pass CLI overrides to the app factory (which may run in worker processes) via env."""
+    if host:
+        os.environ["HRANITELI_HOST"] = host
+    if port:
+        os.environ["HRANITELI_PORT"] = str(port)
+
+
+async def _seed_demo() -> None:
+    from hraniteli.demo import seed_demo
+    from hraniteli.schedule.service import SchedulePolicy
+
+    settings = load_settings()
+    database = Database(settings.database_url, pool_size=0)
+    try:
+        async with database.unit_of_work() as session:
+            seeded = await seed_demo(
+                session,
+                now=utc_now(),
+                policy=SchedulePolicy(
+                    closed_weekdays=tuple(settings.schedule_closed_weekdays),
+                    slot_duration_minutes=settings.slot_duration_minutes,
+                ),
+            )
+        base = settings.public_url.rstrip("/")
+        if seeded:
+            typer.echo("Demo psychologists and their schedule editor links:")
+            for item in seeded:
+                typer.echo(f"  {item.name:<20} {base}/webhook/get-slot?secret={item.editor_secret}")
+        else:
+            typer.echo("Demo data: the database already has psychologists; nothing seeded.")
+    finally:
+        await database.dispose()
+
+
+@cli.command()
+def migrate(revision: str = "head") -> None:
+    """Apply the database migrations up to REVISION."""
+    from hraniteli.migrate import upgrade
+
+    upgrade(load_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@cli.command()
+def demo() -> None:
+    """Seed demo psychologists and slots into an empty database (migrates first)."""
+    from hraniteli.migrate import upgrade
+
+    upgrade(load_settings().database_url)
+    asyncio.run(_seed_demo())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    demo_data: Annotated[bool, typer.Option("--demo", help="Seed demo data into an empty database")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the service: migrate, optionally seed demo data, serve the API."""
+    from hraniteli.migrate import upgrade
+
+    _export(host, port)
+    settings = load_settings()
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter("several workers need PostgreSQL (HRANITELI_DATABASE_URL)")
+    if migrate_first:
+        upgrade(settings.database_url)
+    if demo_data:
+        asyncio.run(_seed_demo())
+    typer.echo(
+        f"Hraniteli on http://{settings.host}:{settings.port}  "
+        f"(API docs: /docs, health: /healthz, database: {settings.database_url.split('@')[-1]})"
+    )
+    uvicorn.run(
+        "hraniteli.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def main() -> None:
+    cli()

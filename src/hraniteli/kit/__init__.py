@@ -1,0 +1,1 @@
+"""Domain-free helpers: time zones and slot strings, JSON, small utilities."""

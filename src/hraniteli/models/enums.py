@@ -1,0 +1,45 @@
+"""Status and vocabulary enums shared by models and services."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class ClientSexAccepted(StrEnum):
+    ANY = "any"
+    MALE = "male"
+    FEMALE = "female"
+
+
+class PsychologistGroup(StrEnum):
+    COMMUNITY = "community"  # "Сообщество": the main catalogue
+    SUPERVISION = "supervision"  # "Супервизии"
+    HELPFUL_HAND = "helpful_hand"  # "Рука помощи" project members
+
+
+class SlotState(StrEnum):
+    FREE = "free"
+    BOOKED = "booked"
+
+
+class RepeatRule(StrEnum):
+    NONE = "none"
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    MISSED = "missed"
+
+
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)

@@ -1,0 +1,25 @@
+"""Migrations run from empty to head and back to base on the test database's engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import inspect
+
+from hraniteli.db import Database
+from hraniteli.migrate import downgrade, upgrade
+
+
+async def _tables(db: Database) -> set[str]:
+    async with db.engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def test_downgrade_to_base_and_upgrade_to_head(database: Database, database_url: str) -> None:
+    await asyncio.to_thread(downgrade, database_url, "base")
+    after_down = await _tables(database)
+    await asyncio.to_thread(upgrade, database_url, "head")
+    after_up = await _tables(database)
+
+    assert after_down <= {"alembic_version"}
+    assert {"psychologists", "slots", "bookings", "clients", "psychologist_education"} <= after_up
