@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from typing import Annotated
 
 import typer
@@ -88,6 +89,11 @@ def serve(
         upgrade(settings.database_url)
     if demo_data:
         asyncio.run(_seed_demo())
+        if settings.admin_api_key is None:
+            # A demo should be explorable end to end (bookings need the key): make one up.
+            key = secrets.token_urlsafe(16)
+            os.environ["HRANITELI_ADMIN_API_KEY"] = key
+            typer.echo(f"Demo admin API key (send as X-API-Key): {key}")
     typer.echo(
         f"Hraniteli on http://{settings.host}:{settings.port}  "
         f"(API docs: /docs, health: /healthz, database: {settings.database_url.split('@')[-1]})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
@@ -125,7 +125,7 @@ def slot_out(slot: Slot | SlotView, tz_name: str) -> SlotOut:
     return SlotOut(
         id=slot.id,
         psychologist_id=slot.psychologist_id,
-        start_at=slot.start_at,
+        start_at=slot.start_at.astimezone(UTC),
         local_start=slot.start_at.astimezone(zone(tz_name)).isoformat(),
         duration_minutes=slot.duration_minutes,
         state=slot.state,
