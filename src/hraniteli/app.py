@@ -14,8 +14,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hraniteli import __version__
+from hraniteli.api.compat import applications as compat_applications
 from hraniteli.api.compat import bookings as compat_bookings
 from hraniteli.api.compat import cache_service
+from hraniteli.api.compat import matching as compat_matching
 from hraniteli.api.compat import schedule as compat_schedule
 from hraniteli.api.deps import AppContext
 from hraniteli.api.v1 import psychologists as v1_psychologists
@@ -68,7 +70,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (v1_psychologists, v1_schedule, compat_schedule, compat_bookings, cache_service):
+    for module in (
+        v1_psychologists,
+        v1_schedule,
+        compat_schedule,
+        compat_bookings,
+        compat_applications,
+        compat_matching,
+        cache_service,
+    ):
         app.include_router(module.router)
     return app
 

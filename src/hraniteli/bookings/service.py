@@ -52,6 +52,17 @@ async def active_bookings_for_ref(session: AsyncSession, application_ref: str) -
     return list((await session.execute(query)).scalars())
 
 
+async def _booking_for_key(session: AsyncSession, request: BookingRequest) -> Booking | None:
+    """The booking an earlier request with this idempotency key made, if any."""
+    if not request.idempotency_key:
+        return None
+    query = select(Booking).where(Booking.idempotency_key == request.idempotency_key)
+    earlier = (await session.execute(query)).scalar_one_or_none()
+    if earlier is not None and earlier.slot_id != request.slot_id:
+        raise Conflict("this idempotency key was already used for another slot")
+    return earlier
+
+
 async def book_slot(
     session: AsyncSession,
     *,
@@ -65,13 +76,9 @@ async def book_slot(
     PostgreSQL, no two active bookings of one psychologist overlapping (exclusion constraint).
     A request repeated with the same idempotency key returns the first booking.
     """
-    if request.idempotency_key:
-        query = select(Booking).where(Booking.idempotency_key == request.idempotency_key)
-        earlier = (await session.execute(query)).scalar_one_or_none()
-        if earlier is not None:
-            if earlier.slot_id != request.slot_id:
-                raise Conflict("this idempotency key was already used for another slot")
-            return earlier
+    earlier = await _booking_for_key(session, request)
+    if earlier is not None:
+        return earlier
     taken = await session.execute(
         update(Slot)
         .where(Slot.id == request.slot_id, Slot.state == SlotState.FREE, Slot.start_at > now + min_lead)
@@ -80,6 +87,11 @@ async def book_slot(
     )
     row = taken.first()
     if row is None:
+        # A retry racing its own original waited for it on the slot's row lock (PostgreSQL):
+        # the original has committed by now, and the retry must get its booking, not a 409.
+        earlier = await _booking_for_key(session, request)
+        if earlier is not None:
+            return earlier
         slot = await session.get(Slot, request.slot_id)
         if slot is None:
             raise NotFound("no such slot")

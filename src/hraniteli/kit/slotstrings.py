@@ -12,6 +12,10 @@ _DAY_MONTH = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$")
 
+YEARS = range(2000, 2101)
+"""Dates clients may name explicitly; far-off years are typos, and near 1 or 9999 the shift
+from Moscow time to UTC (or a window's end) overflows `datetime`."""
+
 LOOKBACK = timedelta(days=7)
 """A day-month up to a week behind today is read as this past date (and then refused as past),
 not as the same day next year: "22.11" typed on 23.11 is a mistake, not a plan for next year."""
@@ -31,12 +35,18 @@ def parse_time(text: str) -> time:
     return time(hour, minute)
 
 
+def _check_year(year: int, text: str) -> None:
+    if year not in YEARS:
+        raise BadSlotString(f"the year must be between {YEARS[0]} and {YEARS[-1]}, got {text!r}")
+
+
 def resolve_day_month(day: int, month: int, *, today: date) -> date:
     """The date with this day and month nearest to `today` going forward (see LOOKBACK)."""
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         raise BadSlotString(f"no such date: {day:02d}.{month:02d}")
     earliest = today - LOOKBACK
-    for year in (today.year - 1, today.year, today.year + 1, today.year + 4):
+    # Up to 8 years ahead: the next 29.02 can be that far (2096 → 2104, as 2100 is no leap year).
+    for year in range(today.year - 1, today.year + 9):
         try:
             candidate = date(year, month, day)
         except ValueError:
@@ -51,6 +61,7 @@ def parse_date(text: str, *, today: date) -> date:
     text = text or ""
     iso = _ISO_DATE.match(text)
     if iso:
+        _check_year(int(iso[1]), text)
         try:
             return date(int(iso[1]), int(iso[2]), int(iso[3]))
         except ValueError as exc:
@@ -72,6 +83,7 @@ def parse_slot_string(text: str, *, now: datetime, tz: tzinfo = MSK) -> datetime
     clock = parse_time(f"{hour}:{minute}")
     if year is not None:
         full_year = int(year) if len(year) == 4 else 2000 + int(year)
+        _check_year(full_year, text)
         try:
             the_date = date(full_year, int(month), int(day))
         except ValueError as exc:

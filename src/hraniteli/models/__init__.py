@@ -1,10 +1,14 @@
 """ORM models, one module per aggregate, re-exported here for Alembic and services."""
 
+from hraniteli.models.analytics import FormAnswer, FormSession, FormStep, ResearchResponse
+from hraniteli.models.application import Application, ApplicationCandidate, ApplicationEvent
 from hraniteli.models.base import Base, UTCDateTime
 from hraniteli.models.booking import Booking
 from hraniteli.models.client import Client
 from hraniteli.models.enums import (
     ACTIVE_BOOKING_STATUSES,
+    ApplicationKind,
+    ApplicationStatus,
     BookingStatus,
     ClientSexAccepted,
     PsychologistGroup,
@@ -17,15 +21,24 @@ from hraniteli.models.slot import Slot
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
+    "Application",
+    "ApplicationCandidate",
+    "ApplicationEvent",
+    "ApplicationKind",
+    "ApplicationStatus",
     "Base",
     "Booking",
     "BookingStatus",
     "Client",
     "ClientSexAccepted",
     "Education",
+    "FormAnswer",
+    "FormSession",
+    "FormStep",
     "Psychologist",
     "PsychologistGroup",
     "RepeatRule",
+    "ResearchResponse",
     "Sex",
     "Slot",
     "SlotState",

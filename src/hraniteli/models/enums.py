@@ -43,3 +43,21 @@ class BookingStatus(StrEnum):
 
 
 ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class ApplicationKind(StrEnum):
+    MATCHING = "matching"
+    CARD = "card"
+    DIAGNOSTIC = "diagnostic"
+    HELPFUL_HAND = "helpful_hand"
+    RESEARCH = "research"
+
+
+class ApplicationStatus(StrEnum):
+    NEW = "new"  # received; the client has not chosen a time that could be booked yet
+    AWAITING_PSYCHOLOGIST = "awaiting_psychologist"  # Helpful Hand: no psychologist took it yet
+    CLAIMED = "claimed"  # Helpful Hand: a psychologist took it; the client picks a slot
+    BOOKED = "booked"  # a session is booked
+    HANDED_TO_ADMIN = "handed_to_admin"  # automatch found nothing: a person takes over
+    CANCELLED = "cancelled"
+    CLOSED = "closed"

@@ -59,7 +59,11 @@ class Psychologist(Base):
     max_price: Mapped[int | None] = mapped_column(Integer)
     is_first_free: Mapped[bool] = mapped_column(Boolean, default=False)
     is_help_hand: Mapped[bool] = mapped_column(Boolean, default=False)
+    help_hand_min_price: Mapped[int] = mapped_column(Integer, default=0)
+    """Lowest per-session price (roubles) accepted from a Helpful Hand client; 0 takes free ones."""
     is_all_with_price: Mapped[bool] = mapped_column(Boolean, default=True)
+    does_diagnostics: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Takes diagnostic sessions (`schedule-diagnosis-v2`, `ds_` applications)."""
     group: Mapped[PsychologistGroup] = mapped_column(String(32), default=PsychologistGroup.COMMUNITY)
 
     debt: Mapped[int] = mapped_column(Integer, default=0)

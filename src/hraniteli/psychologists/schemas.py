@@ -55,6 +55,8 @@ class PsychologistFields(BaseModel):
     is_first_free: bool | None = None
     is_help_hand: bool | None = None
     is_all_with_price: bool | None = None
+    does_diagnostics: bool | None = None
+    help_hand_min_price: int | None = Field(default=None, ge=0, le=100_000)
     group: PsychologistGroup | None = None
     debt: int | None = Field(default=None, ge=0, le=10_000)
     sessions_provided: int | None = Field(default=None, ge=0, le=10_000)
@@ -130,6 +132,8 @@ class PsychologistOut(BaseModel):
     is_first_free: bool
     is_help_hand: bool
     is_all_with_price: bool
+    does_diagnostics: bool
+    help_hand_min_price: int
     group: PsychologistGroup
     debt: int
     sessions_provided: int

@@ -24,6 +24,17 @@ from hraniteli.schedule.repository import SlotView
 router = APIRouter(tags=["compat: bookings"])
 
 
+MAX_LENGTHS = {"ticket": 64, "meeting_link": 500, "meeting_id": 200, "calendar_meeting_id": 200}
+"""The widths of the booking columns these fields land in (longer values would fail on PostgreSQL)."""
+
+
+def _field(payload: dict[str, Any], key: str) -> str | None:
+    value = text(payload.get(key)) or None
+    if value is not None and len(value) > MAX_LENGTHS[key]:
+        raise InvalidInput(f"`{key}` is longer than {MAX_LENGTHS[key]} characters", details=[{"field": key}])
+    return value
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "да")
@@ -72,20 +83,23 @@ async def assign_session(request: Request) -> Response:
     ctx = context(request)
     check_admin_key(ctx, request.headers.get("x-api-key"))
     payload = await read_body(request)
+    idempotency_key = request.headers.get("idempotency-key") or None
+    if idempotency_key is not None and len(idempotency_key) > 200:
+        raise InvalidInput("the Idempotency-Key header is longer than 200 characters")
     async with ctx.unit_of_work() as session:
         slot = await _slot_from_row(ctx, session, payload)
         booking = await bookings.book_slot(
             session,
             request=bookings.BookingRequest(
                 slot_id=slot.id,
-                application_ref=text(payload.get("ticket")) or None,
+                application_ref=_field(payload, "ticket"),
                 is_confirmed=_flag(payload.get("confirmed")),
                 is_auto_assigned=_flag(payload.get("auto_assigned")),
                 is_helpful_hand=_flag(payload.get("is_helpful_hand")),
-                meeting_link=text(payload.get("meeting_link")) or None,
-                meeting_id=text(payload.get("meeting_id")) or None,
-                calendar_meeting_id=text(payload.get("calendar_meeting_id")) or None,
-                idempotency_key=request.headers.get("idempotency-key"),
+                meeting_link=_field(payload, "meeting_link"),
+                meeting_id=_field(payload, "meeting_id"),
+                calendar_meeting_id=_field(payload, "calendar_meeting_id"),
+                idempotency_key=idempotency_key,
             ),
             now=ctx.now(),
         )

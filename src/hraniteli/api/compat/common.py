@@ -27,9 +27,32 @@ def raw_json_response(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+def _refuse_nul(value: Any) -> None:
+    """PostgreSQL cannot store or compare text with NUL characters: refuse them up front (400),
+    instead of letting the database fail the request (a misleading 503)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, field = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidInput("text must not contain NUL characters", details=[{"field": field}])
+        elif isinstance(item, dict):
+            stack.extend((key, str(key)) for key in item)
+            stack.extend((child, str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, field) for child in item)
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string as a dict (last value wins), free of NUL characters."""
+    params = dict(request.query_params)
+    _refuse_nul(params)
+    return params
+
+
 async def read_body(request: Request) -> dict[str, Any]:
     """The JSON object body merged over the query string (some POSTs carry query params)."""
-    merged: dict[str, Any] = dict(request.query_params)
+    merged: dict[str, Any] = query_params(request)
     raw = await request.body()
     if raw.strip():
         try:
@@ -40,6 +63,7 @@ async def read_body(request: Request) -> dict[str, Any]:
             body = body[0]
         if not isinstance(body, dict):
             raise InvalidInput("the request body must be a JSON object")
+        _refuse_nul(body)
         merged.update(body)
     return merged
 
@@ -52,19 +76,27 @@ def text(value: Any) -> str:
     return "" if value in ("null", "undefined") else value
 
 
+def obj(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested JSON object field, or {} when it is missing or not an object."""
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def webhook(router: APIRouter, name: str, methods: Sequence[str]) -> Callable[[Handler], Handler]:
     """Serve a handler at /webhook/<name> and /webhook/<name>-test-contur."""
 
     def register(handler: Handler) -> Handler:
-        for path in (f"/webhook/{name}", f"/webhook/{name}-test-contur"):
-            router.add_api_route(
-                path,
-                handler,
-                methods=list(methods),
-                include_in_schema=path.endswith(name),
-                name=f"{name}{'' if path.endswith(name) else '-test-contur'}",
-                summary=f"Legacy webhook `{name}`",
-            )
+        for suffix in ("", "-test-contur"):
+            for method in methods:
+                router.add_api_route(
+                    f"/webhook/{name}{suffix}",
+                    handler,
+                    methods=[method],
+                    include_in_schema=not suffix,
+                    name=f"{name}{suffix}",
+                    operation_id=f"webhook_{name}{suffix}_{method.lower()}".replace("-", "_"),
+                    summary=f"Legacy webhook `{name}`",
+                )
         return handler
 
     return register

@@ -13,6 +13,7 @@ from hraniteli.api.compat.common import (
     cached,
     client_zone,
     json_response,
+    query_params,
     read_body,
     text,
     webhook,
@@ -71,7 +72,7 @@ async def _own_slot(ctx: AppContext, session: Any, psychologist: Psychologist, r
 async def get_slot(request: Request) -> Response:
     """Editor grid for `secret` (or `{"error": "unauthored"}`); the bot's text weeks for `psychologist`."""
     ctx = context(request)
-    query = request.query_params
+    query = query_params(request)
     if "secret" not in query and text(query.get("psychologist")):
         return await _text_weeks(ctx, text(query.get("psychologist")))
     now = ctx.now()
@@ -102,7 +103,8 @@ async def get_slot(request: Request) -> Response:
 async def get_schedule(request: Request) -> Response:
     """The bot's 4-week text schedule of one psychologist (seed 002)."""
     ctx = context(request)
-    name = text(request.query_params.get("psychologist") or request.query_params.get("utm_psy"))
+    query = query_params(request)
+    name = text(query.get("psychologist") or query.get("utm_psy"))
     return await _text_weeks(ctx, name)
 
 
@@ -170,7 +172,7 @@ async def delete_slot(request: Request) -> Response:
 @webhook(router, "get-root-planned-free-slot", ["GET"])
 async def get_root_planned_free_slot(request: Request) -> Response:
     ctx = context(request)
-    query = request.query_params
+    query = query_params(request)
     async with ctx.unit_of_work(write=False) as session:
         psychologist = await psychologists.psychologist_by_secret(session, query.get("secret"))
         slot = await _own_slot(ctx, session, psychologist, query.get("slot"))
@@ -208,7 +210,7 @@ async def plan_free_slots(request: Request) -> Response:
 async def get_ticket_for_slot(request: Request) -> Response:
     """The client summary behind a booked hour; `{}` until applications exist (issue 3)."""
     ctx = context(request)
-    query = request.query_params
+    query = query_params(request)
     now = ctx.now()
     try:
         day = parse_date(text(query.get("date")), today=now.astimezone(MSK).date())
@@ -232,7 +234,11 @@ async def aggregated_response(
     names: list[str] | None,
     cache_tag: str,
     default_days: int | None = None,
+    with_name_order: bool = False,
+    lead: timedelta = timedelta(0),
 ) -> Response:
+    """Free slots hour-keyed by the client's local time: of everyone, or of `names` (in this
+    order, which `name_order` then reports for those who have a free slot in the window)."""
     now = ctx.now()
     offset, tz = client_zone(payload)
     today = now.astimezone(tz).date()
@@ -250,7 +256,9 @@ async def aggregated_response(
             start_date,
             end_date,
             offset,
-            tuple(sorted(names)) if names is not None else None,
+            tuple(names) if names is not None else None,
+            with_name_order,
+            lead,
         )
 
         async def produce() -> tuple[Any, datetime]:
@@ -262,7 +270,7 @@ async def aggregated_response(
                 end_at=end_at,
                 psychologist_ids=ids,
                 free_only=True,
-                not_before=now,
+                not_before=now + lead,
             )
             groups = group_by_day(
                 views,
@@ -276,7 +284,11 @@ async def aggregated_response(
             )
             first = first_start_after(views, now)
             valid_until = min(first, midnight) if first else midnight
-            return [{"items": render.aggregated_items(groups)}], valid_until
+            body: dict[str, Any] = {"items": render.aggregated_items(groups)}
+            if with_name_order and names is not None:
+                present = {view.psychologist for view in views}
+                body["name_order"] = [name for name in names if name in present]
+            return [body], valid_until
 
         return await cached(ctx, key, fingerprint, now, produce)
 

@@ -1,0 +1,65 @@
+"""Application and client queries."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hraniteli.models import Application, ApplicationCandidate, ApplicationKind, ApplicationStatus, Client
+
+
+async def get_application_by_number(session: AsyncSession, number: str) -> Application | None:
+    query = select(Application).where(Application.number == number)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def lock_application_by_number(session: AsyncSession, number: str) -> Application | None:
+    query = select(Application).where(Application.number == number).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_application_by_booking(session: AsyncSession, booking_id: uuid.UUID) -> Application | None:
+    query = select(Application).where(Application.booking_id == booking_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_numbers_like(session: AsyncSession, number: str) -> list[str]:
+    query = select(Application.number).where(Application.number.like(f"{number}%"))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_client_by_contact(session: AsyncSession, contact_type: str, contact: str) -> Client | None:
+    query = (
+        select(Client)
+        .where(Client.contact_type == contact_type, Client.contact == contact)
+        .order_by(Client.created_at)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_candidates(session: AsyncSession, application_id: uuid.UUID) -> list[ApplicationCandidate]:
+    query = (
+        select(ApplicationCandidate)
+        .where(ApplicationCandidate.application_id == application_id)
+        .order_by(ApplicationCandidate.rank)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def list_applications(
+    session: AsyncSession,
+    *,
+    kind: ApplicationKind | None = None,
+    status: ApplicationStatus | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Application]:
+    query = select(Application).order_by(Application.created_at.desc()).offset(offset).limit(limit)
+    if kind is not None:
+        query = query.where(Application.kind == kind)
+    if status is not None:
+        query = query.where(Application.status == status)
+    return list((await session.execute(query)).scalars())

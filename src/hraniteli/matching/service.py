@@ -1,0 +1,138 @@
+"""Matching with data: psychologists' profiles with their quota and free slots, then the rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hraniteli.applications.forms import ParsedForm
+from hraniteli.kit.moscow import MSK
+from hraniteli.matching.rules import ClientProfile, PsychologistProfile, Verdict, judge, rank
+from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, Psychologist, Slot, SlotState
+from hraniteli.models.enums import ApplicationKind, ClientSexAccepted, PsychologistGroup
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """[start of today, start of next month) in Moscow time."""
+    today = now.astimezone(MSK).date()
+    first_next = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    return (
+        datetime.combine(today, datetime.min.time(), tzinfo=MSK),
+        datetime.combine(first_next, datetime.min.time(), tzinfo=MSK),
+    )
+
+
+async def booked_until_month_end(
+    session: AsyncSession, *, now: datetime, psychologist_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, int]:
+    start, end = month_bounds(now)
+    query = (
+        select(Booking.psychologist_id, func.count(Booking.id))
+        .where(
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.start_at >= start,
+            Booking.start_at < end,
+        )
+        .group_by(Booking.psychologist_id)
+    )
+    if psychologist_ids is not None:
+        query = query.where(Booking.psychologist_id.in_(list(psychologist_ids)))
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+async def free_slot_counts(
+    session: AsyncSession, *, start_at: datetime, end_at: datetime
+) -> dict[uuid.UUID, int]:
+    query = (
+        select(Slot.psychologist_id, func.count(Slot.id))
+        .where(Slot.state == SlotState.FREE, Slot.start_at >= start_at, Slot.start_at < end_at)
+        .group_by(Slot.psychologist_id)
+    )
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+def quota_left(psychologist: Psychologist, booked: int) -> int:
+    """`debt − number_of_clients_provided − sessions booked from today to month end`."""
+    return psychologist.debt - psychologist.sessions_provided - booked
+
+
+def profile_of(psychologist: Psychologist, *, booked: int, free_slots: int) -> PsychologistProfile:
+    return PsychologistProfile(
+        id=psychologist.id,
+        name=psychologist.name,
+        sex=psychologist.sex,
+        client_sex=ClientSexAccepted(psychologist.client_sex),
+        min_client_age=psychologist.min_client_age,
+        max_client_age=psychologist.max_client_age,
+        skills=tuple(psychologist.skills),
+        queries=tuple(psychologist.queries),
+        group=PsychologistGroup(psychologist.group),
+        is_active=psychologist.is_active,
+        allow_assignment=psychologist.allow_assignment,
+        is_help_hand=psychologist.is_help_hand,
+        help_hand_min_price=psychologist.help_hand_min_price,
+        is_first_free=psychologist.is_first_free,
+        does_diagnostics=psychologist.does_diagnostics,
+        min_price=psychologist.min_price,
+        main_modal=psychologist.main_modal,
+        additional_modals=tuple(psychologist.additional_modals),
+        is_married=psychologist.is_married,
+        has_children=psychologist.has_children,
+        quota_left=quota_left(psychologist, booked),
+        free_slots=free_slots,
+    )
+
+
+async def psychologist_profiles(
+    session: AsyncSession, *, now: datetime, window_days: int, names: Sequence[str] | None = None
+) -> list[PsychologistProfile]:
+    query = select(Psychologist).where(Psychologist.is_active.is_(True))
+    if names is not None:
+        query = query.where(Psychologist.name.in_(list(names)))
+    psychologists = list((await session.execute(query)).scalars())
+    booked = await booked_until_month_end(session, now=now)
+    free = await free_slot_counts(session, start_at=now, end_at=now + timedelta(days=window_days))
+    return [profile_of(p, booked=booked.get(p.id, 0), free_slots=free.get(p.id, 0)) for p in psychologists]
+
+
+def client_profile(form: ParsedForm, kind: ApplicationKind) -> ClientProfile:
+    return ClientProfile(
+        kind=kind,
+        age=form.client_age,
+        sex=form.client_sex,
+        wanted_psychologist_sex=form.wanted_psychologist_sex,
+        client_states=tuple(form.client_states),
+        traumatic_events=tuple(form.traumatic_events),
+        diagnoses=tuple(form.diagnoses),
+        takes_medication=form.takes_medication,
+        requests=tuple(form.requests),
+        preferences=tuple(form.preferences),
+        price_rub=form.price_rub,
+    )
+
+
+async def match(
+    session: AsyncSession,
+    *,
+    client: ClientProfile,
+    now: datetime,
+    window_days: int,
+    only: Sequence[str] | None = None,
+    check_quota: bool = True,
+) -> list[Verdict]:
+    """Eligible psychologists for the client, best first (restricted to `only` names if given)."""
+    profiles = await psychologist_profiles(session, now=now, window_days=window_days, names=only)
+    return rank(client, profiles, check_quota=check_quota)
+
+
+async def explain(
+    session: AsyncSession, *, client: ClientProfile, now: datetime, window_days: int
+) -> list[Verdict]:
+    """Every active psychologist's verdict (eligible or not, with why): the admin preview."""
+    profiles = await psychologist_profiles(session, now=now, window_days=window_days)
+    verdicts = [judge(client, profile) for profile in profiles]
+    return sorted(verdicts, key=lambda v: (not v.eligible, -v.score, v.name))
