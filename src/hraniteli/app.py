@@ -20,6 +20,7 @@ from hraniteli.api.compat import cache_service
 from hraniteli.api.compat import matching as compat_matching
 from hraniteli.api.compat import schedule as compat_schedule
 from hraniteli.api.deps import AppContext
+from hraniteli.api.v1 import applications as v1_applications
 from hraniteli.api.v1 import psychologists as v1_psychologists
 from hraniteli.api.v1 import schedule as v1_schedule
 from hraniteli.clock import Clock, utc_now
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
     for module in (
         v1_psychologists,
         v1_schedule,
+        v1_applications,
         compat_schedule,
         compat_bookings,
         compat_applications,

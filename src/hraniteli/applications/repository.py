@@ -7,7 +7,14 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hraniteli.models import Application, ApplicationCandidate, ApplicationKind, ApplicationStatus, Client
+from hraniteli.models import (
+    Application,
+    ApplicationCandidate,
+    ApplicationEvent,
+    ApplicationKind,
+    ApplicationStatus,
+    Client,
+)
 
 
 async def get_application_by_number(session: AsyncSession, number: str) -> Application | None:
@@ -62,4 +69,13 @@ async def list_applications(
         query = query.where(Application.kind == kind)
     if status is not None:
         query = query.where(Application.status == status)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_history(session: AsyncSession, application_id: uuid.UUID) -> list[ApplicationEvent]:
+    query = (
+        select(ApplicationEvent)
+        .where(ApplicationEvent.application_id == application_id)
+        .order_by(ApplicationEvent.at, ApplicationEvent.id)
+    )
     return list((await session.execute(query)).scalars())

@@ -94,9 +94,7 @@ def record(
     """Move the application to `status` and write the history row."""
     application.status = status
     application.updated_at = now
-    session.add(
-        ApplicationEvent(id=uuid.uuid4(), application_id=application.id, at=now, status=status, note=note)
-    )
+    session.add(ApplicationEvent(application_id=application.id, at=now, status=status, note=note))
 
 
 async def store_candidates(session: AsyncSession, application: Application, verdicts: list[Verdict]) -> None:
@@ -367,3 +365,39 @@ async def list_applications(
     limit: int = 100,
 ) -> list[Application]:
     return await repository.list_applications(session, kind=kind, status=status, offset=offset, limit=limit)
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    """What the psychologist sees behind their booked hour (their own client only)."""
+
+    application: Application
+    booking: Booking
+
+
+async def summary_for_slot(session: AsyncSession, *, slot_id: uuid.UUID) -> ClientSummary | None:
+    booking = await bookings.active_booking_for_slot(session, slot_id)
+    if booking is None:
+        return None
+    application = await repository.get_application_by_booking(session, booking.id)
+    if application is None and booking.application_ref:
+        application = await repository.get_application_by_number(session, booking.application_ref)
+    if application is None:
+        return None
+    return ClientSummary(application, booking)
+
+
+@dataclass(frozen=True)
+class ApplicationDetails:
+    application: Application
+    candidates: list[ApplicationCandidate]
+    history: list[ApplicationEvent]
+
+
+async def details(session: AsyncSession, *, number: str) -> ApplicationDetails:
+    application = await get_by_number(session, number)
+    return ApplicationDetails(
+        application,
+        await repository.list_candidates(session, application.id),
+        await repository.list_history(session, application.id),
+    )

@@ -22,7 +22,8 @@ def zone(name: str) -> ZoneInfo:
     """An IANA zone by name, with a clear error for a wrong one."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: "Europe" names a directory of the zone database; a long name is too long a path.
         raise BadTimeZone(f"unknown time zone {name!r}") from exc
 
 
@@ -42,7 +43,10 @@ def parse_offset(value: object) -> float:
     if isinstance(value, bool):
         raise BadTimeZone("offset from MSK must be a number of hours")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError as exc:
+            raise BadTimeZone("offset from MSK out of range") from exc
     elif isinstance(value, str):
         try:
             number = float(value.strip().replace(",", "."))

@@ -71,7 +71,8 @@ class ApplicationEvent(Base):
 
     __tablename__ = "application_events"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Increasing: orders events written within the same instant."""
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )

@@ -90,6 +90,7 @@ async def update_psychologist(
         raise ValidationFailed("min_client_age must not exceed max_client_age")
     _apply(psychologist, fields)
     psychologist.updated_at = now
+    psychologist.schedule_revision += 1  # names and activity appear in cached schedules
     await _flush_unique(session, "update")
     return psychologist
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from hraniteli.applications.service import ClientSummary
 from hraniteli.kit.moscow import DAY_SHORT, MSK, day_name, pretty_date
-from hraniteli.models import Booking, Psychologist
+from hraniteli.models import ApplicationKind, Booking, Psychologist
 from hraniteli.models.enums import (
     ClientSexAccepted,
     PsychologistGroup,
@@ -191,3 +192,26 @@ def education_records(psychologist: Psychologist) -> list[dict[str, Any]]:
         }
         for item in psychologist.education
     ]
+
+
+def client_summary(summary: ClientSummary) -> dict[str, Any]:
+    """`get-ticket-for-slot` (contract §4.E4): what the slot popup shows, nothing more."""
+    application, booking = summary.application, summary.booking
+    is_helpful_hand = application.kind == ApplicationKind.HELPFUL_HAND or booking.is_helpful_hand
+    diagnoses = [d for d in application.diagnoses if "медикамент" not in d.lower()]
+    return {
+        "client_name": application.client_name,
+        "client_age": application.client_age,
+        "client_timezone": application.time_zone_label or "МСК",
+        "experience": application.experience,
+        "past_session_experience": application.experience if is_helpful_hand else None,
+        "is_helpful_hand": is_helpful_hand,
+        "meeting_link": booking.meeting_link,
+        "psychologist_price": application.price_category if is_helpful_hand else None,
+        "important_in_psychologist": list(application.preferences),
+        "questions_to_psychologist": "; ".join(application.requests),
+        "has_mental_illness": "; ".join(diagnoses) if diagnoses else "Нет",
+        "diagnose_medicaments": bool(application.takes_medication),
+        "client_state": list(application.client_states),
+        "traumatic_events": list(application.traumatic_events),
+    }

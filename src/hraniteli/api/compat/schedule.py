@@ -20,6 +20,7 @@ from hraniteli.api.compat.common import (
     window,
 )
 from hraniteli.api.deps import AppContext, context
+from hraniteli.applications import service as applications
 from hraniteli.errors import Forbidden, InvalidInput, NotFound
 from hraniteli.kit.moscow import MSK, monday_of
 from hraniteli.kit.slotstrings import (
@@ -208,7 +209,7 @@ async def plan_free_slots(request: Request) -> Response:
 
 @webhook(router, "get-ticket-for-slot", ["GET"])
 async def get_ticket_for_slot(request: Request) -> Response:
-    """The client summary behind a booked hour; `{}` until applications exist (issue 3)."""
+    """The client summary behind one of the psychologist's booked hours; `{}` when there is none."""
     ctx = context(request)
     query = query_params(request)
     now = ctx.now()
@@ -220,8 +221,11 @@ async def get_ticket_for_slot(request: Request) -> Response:
     async with ctx.unit_of_work(write=False) as session:
         psychologist = await psychologists.psychologist_by_secret(session, query.get("secret"))
         start_at = datetime.combine(day, clock, tzinfo=MSK)
-        await schedule.slot_of(session, psychologist=psychologist, start_at=start_at)
-    return json_response({})
+        slot = await schedule.slot_of(session, psychologist=psychologist, start_at=start_at)
+        summary = await applications.summary_for_slot(session, slot_id=slot.id)
+    if summary is None:
+        return json_response({})
+    return json_response(render.client_summary(summary))
 
 
 # --- aggregated schedules ------------------------------------------------------------------
