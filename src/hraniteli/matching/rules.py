@@ -210,7 +210,7 @@ def failed_filters(
 
 
 def _covered_requests(client: ClientProfile, psychologist: PsychologistProfile) -> list[str]:
-    queries = [normalize(query) for query in psychologist.queries]
+    queries = [key for key in (normalize(query) for query in psychologist.queries) if key]
     covered = []
     for label in [*client.client_states, *client.traumatic_events, *client.requests]:
         key = normalize(label)

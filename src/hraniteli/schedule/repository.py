@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import String, and_, func, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.models import Booking, Psychologist, Slot, SlotState
@@ -133,3 +133,63 @@ async def list_active_bookings_for_slots(
         Booking.slot_id.in_(list(slot_ids)), Booking.status.in_(ACTIVE_BOOKING_STATUSES)
     )
     return {booking.slot_id: booking for booking in (await session.execute(query)).scalars()}
+
+
+def uuid_text(value: object) -> str:
+    """A UUID as text from whatever the driver returns: SQLite keeps 32 hex digits."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+async def list_free_rows(
+    session: AsyncSession,
+    *,
+    start_at: datetime,
+    end_at: datetime,
+    psychologist_ids: Sequence[uuid.UUID] | None = None,
+) -> list[tuple[str, str, datetime]]:
+    """(slot id, psychologist name, start) of free slots of active psychologists, by start
+    then name: the hot read behind every aggregated schedule, so plain Core and no objects."""
+    query = (
+        select(type_coerce(Slot.id, String()), Psychologist.name, type_coerce(Slot.start_at, String()))
+        .join(Psychologist, Psychologist.id == Slot.psychologist_id)
+        .where(
+            Slot.start_at >= start_at,
+            Slot.start_at < end_at,
+            Slot.state == SlotState.FREE,
+            Psychologist.is_active.is_(True),
+        )
+        .order_by(Slot.start_at, Psychologist.name)
+    )
+    if psychologist_ids is not None:
+        query = query.where(Slot.psychologist_id.in_(list(psychologist_ids)))
+    connection = await session.connection()
+    result = await connection.execute(query)
+    # Thousands of rows share a few hundred starts, in order: convert each distinct start once
+    # (SQLite hands back text; PostgreSQL an aware datetime).
+    rows: list[tuple[str, str, datetime]] = []
+    last_raw: object = None
+    last: datetime | None = None
+    for slot_id, name, raw_start in result:
+        if raw_start != last_raw:
+            last_raw = raw_start
+            last = _instant(raw_start)
+        assert last is not None
+        rows.append((uuid_text(slot_id), name, last))
+    return rows
+
+
+def _instant(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+async def list_revisions_by_names(
+    session: AsyncSession, names: Sequence[str]
+) -> list[tuple[uuid.UUID, str, int, bool]]:
+    query = select(
+        Psychologist.id, Psychologist.name, Psychologist.schedule_revision, Psychologist.is_active
+    ).where(Psychologist.name.in_(list(names)))
+    return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(query)).all()]

@@ -8,13 +8,13 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, InvalidInput, NotFound
-from hraniteli.kit.moscow import MSK
+from hraniteli.kit.moscow import MSK, zone
 from hraniteli.models import Psychologist, RepeatRule, Slot, SlotState
 from hraniteli.schedule import repository
 from hraniteli.schedule.repository import SlotView
@@ -123,9 +123,10 @@ async def delete_slot(session: AsyncSession, *, psychologist: Psychologist, slot
     await repository.bump_schedule_revision(session, psychologist.id)
 
 
-def occurrence_starts(start_at: datetime, rule: RepeatRule) -> list[datetime]:
-    """Future starts a rule produces from `start_at`, at the same Moscow wall-clock time."""
-    local = start_at.astimezone(MSK)
+def occurrence_starts(start_at: datetime, rule: RepeatRule, tz: tzinfo = MSK) -> list[datetime]:
+    """Future starts a rule produces from `start_at`, at the same wall-clock time in `tz`
+    (the psychologist's zone: a Berlin 10:00 stays 10:00 across a DST change)."""
+    local = start_at.astimezone(tz)
     if rule in (RepeatRule.WEEKLY, RepeatRule.BIWEEKLY):
         step = 7 if rule == RepeatRule.WEEKLY else 14
         return [local + timedelta(days=step * i) for i in range(1, OCCURRENCES[rule] + 1)]
@@ -155,7 +156,7 @@ async def set_repeat_rule(
     slot.repeat_rule = rule
     slot.updated_at = now
     opened: list[Slot] = []
-    for start_at in occurrence_starts(slot.start_at, rule):
+    for start_at in occurrence_starts(slot.start_at, rule, zone(psychologist.time_zone)):
         try:
             added = await add_slot(
                 session,
@@ -197,16 +198,54 @@ async def list_slots(
     )
 
 
+def _digest(rows: Sequence[tuple[uuid.UUID, int, bool]]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for psychologist_id, revision, is_active in sorted(rows):
+        digest.update(f"{psychologist_id}:{revision}:{int(is_active)};".encode())
+    return digest.hexdigest()
+
+
 async def schedule_fingerprint(
     session: AsyncSession, psychologist_ids: Sequence[uuid.UUID] | None = None
 ) -> str:
-    """Changes whenever any of these psychologists' slots (or activity) change: a cache key."""
-    digest = hashlib.blake2b(digest_size=16)
-    for psychologist_id, revision, is_active in await repository.list_schedule_revisions(
-        session, psychologist_ids
-    ):
-        digest.update(f"{psychologist_id}:{revision}:{int(is_active)};".encode())
-    return digest.hexdigest()
+    """Changes whenever any of these psychologists' slots (or profile) change: a cache key."""
+    return _digest(await repository.list_schedule_revisions(session, psychologist_ids))
+
+
+@dataclass(frozen=True)
+class NamedScope:
+    """Psychologists named by a caller, resolved in one query, with their cache fingerprint."""
+
+    ids: list[uuid.UUID]
+    unknown: list[str]
+    fingerprint: str
+
+
+async def named_scope(session: AsyncSession, names: Sequence[str]) -> NamedScope:
+    rows = await repository.list_revisions_by_names(session, names)
+    known = {name for _, name, _, _ in rows}
+    return NamedScope(
+        ids=[psychologist_id for psychologist_id, _, _, _ in rows],
+        unknown=[name for name in names if name not in known],
+        fingerprint=_digest([(pid, revision, active) for pid, _, revision, active in rows]),
+    )
+
+
+async def free_rows(
+    session: AsyncSession,
+    *,
+    start_at: datetime,
+    end_at: datetime,
+    psychologist_ids: Sequence[uuid.UUID] | None = None,
+    not_before: datetime | None = None,
+) -> list[tuple[str, str, datetime]]:
+    """(id, psychologist, start) of bookable free slots in the window, by start then name."""
+    lower = max(start_at, not_before) if not_before else start_at
+    if end_at <= lower or psychologist_ids == []:
+        return []
+    return await repository.list_free_rows(
+        session, start_at=lower, end_at=end_at, psychologist_ids=psychologist_ids
+    )
 
 
 def msk_window(start_date: date, end_date: date) -> tuple[datetime, datetime]:

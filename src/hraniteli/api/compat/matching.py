@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from hraniteli.api.compat.common import json_response, read_body, text, webhook
+from hraniteli.api.compat.common import read_body, text, webhook
 from hraniteli.api.compat.schedule import aggregated_response
 from hraniteli.api.deps import context
 from hraniteli.applications import rebooking
@@ -79,18 +79,18 @@ async def _rebooking_schedule(request: Request) -> Response:
         found = await rebooking.targets(
             session, lead_number=text(query.get("lead_number")), mode=text(query.get("mode"))
         )
-    response = await aggregated_response(
-        ctx, dict(query), names=found.names, cache_tag="rebooking", with_name_order=True
-    )
-    import orjson
-
-    schedule = orjson.loads(response.body)[0]
-    return json_response(
-        {
-            "schedule": schedule["items"],
-            "psychologist": found.previous_psychologist,
-            "name_order": schedule.get("name_order", []),
-        }
+    previous = found.previous_psychologist
+    return await aggregated_response(
+        ctx,
+        dict(query),
+        names=found.names,
+        cache_tag=f"rebooking:{previous}",
+        with_name_order=True,
+        envelope=lambda body: {
+            "schedule": body["items"],
+            "psychologist": previous,
+            "name_order": body.get("name_order", []),
+        },
     )
 
 

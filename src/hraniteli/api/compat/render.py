@@ -17,7 +17,7 @@ from hraniteli.models.enums import (
     SlotState,
 )
 from hraniteli.schedule.repository import SlotView
-from hraniteli.schedule.views import WEEK_ORDINALS, DayGroup
+from hraniteli.schedule.views import HOUR_KEYS, WEEK_ORDINALS, DayGroup, days_between
 
 STATE_RU = {SlotState.FREE: "Свободен", SlotState.BOOKED: "Забронирован"}
 REPEAT_RU = {
@@ -63,19 +63,62 @@ def slot_row(view: SlotView, local: datetime, booking: Booking | None = None) ->
     }
 
 
-def aggregated_items(groups: Sequence[DayGroup]) -> list[dict[str, Any]]:
-    return [
-        {
-            "date": group.day.isoformat(),
-            "day_name": day_name(group.day),
-            "pretty_date": pretty_date(group.day),
-            "slots": {
-                hour: [slot_row(view, local) for view, local in entries]
-                for hour, entries in group.hours.items()
-            },
+FREE_ROW_TAIL = {
+    "state": STATE_RU[SlotState.FREE],
+    "ticket": None,
+    "client_id": None,
+    "meeting_link": None,
+    "meeting_id": None,
+    "calendar_meeting_id": None,
+    "confirmed": False,
+    "auto_assigned": False,
+    "auto_canceled": False,
+    "is_helpful_hand": None,
+}
+
+
+def aggregated_days(
+    rows: Sequence[tuple[str, str, datetime]],
+    *,
+    tz: tzinfo,
+    start_date: date,
+    end_date: date,
+    skip_weekdays: Sequence[int] = (),
+) -> list[dict[str, Any]]:
+    """Free slot rows (id, psychologist, start) as the aggregated schedule's days: every day of
+    the window in the client's zone (minus closed weekdays), 24 hour keys each, rows under
+    their local hour. Slots sharing a start share its formatted fields (computed once)."""
+    days: dict[date, dict[str, Any]] = {}
+    for day in days_between(start_date, end_date, skip_weekdays=skip_weekdays):
+        days[day] = {
+            "date": day.isoformat(),
+            "day_name": day_name(day),
+            "pretty_date": pretty_date(day),
+            "slots": {key: [] for key in HOUR_KEYS},
         }
-        for group in groups
-    ]
+    current: datetime | None = None
+    bucket: list[dict[str, Any]] | None = None
+    shared: dict[str, Any] = {}
+    for slot_id, psychologist, start_at in rows:
+        if start_at != current:
+            current = start_at
+            local = start_at.astimezone(tz)
+            entry = days.get(local.date())
+            if entry is None:
+                bucket = None
+                continue
+            msk = start_at.astimezone(MSK)
+            shared = {
+                "date": msk.strftime("%Y-%m-%d"),
+                "time": msk.strftime("%H:%M"),
+                **FREE_ROW_TAIL,
+                "Дата Локальная": local.strftime("%Y-%m-%d"),
+                "Время Локальное": local.strftime("%H:%M"),
+            }
+            bucket = entry["slots"].setdefault(f"{local.hour:02d}:00", [])
+        if bucket is not None:
+            bucket.append({"id": slot_id, "psychologist": psychologist, **shared})
+    return list(days.values())
 
 
 def editor_items(groups: Sequence[DayGroup]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from hraniteli.kit.slotstrings import (
 from hraniteli.models import Psychologist, Slot
 from hraniteli.psychologists import service as psychologists
 from hraniteli.schedule import service as schedule
-from hraniteli.schedule.views import first_start_after, group_by_day
+from hraniteli.schedule.views import group_by_day
 
 router = APIRouter(tags=["compat: schedule"])
 
@@ -240,9 +241,14 @@ async def aggregated_response(
     default_days: int | None = None,
     with_name_order: bool = False,
     lead: timedelta = timedelta(0),
+    envelope: Callable[[dict[str, Any]], Any] = lambda body: [body],
+    require_known: bool = False,
 ) -> Response:
     """Free slots hour-keyed by the client's local time: of everyone, or of `names` (in this
-    order, which `name_order` then reports for those who have a free slot in the window)."""
+    order, which `name_order` then reports for those who have a free slot in the window).
+
+    One read transaction; an unchanged schedule is served from the render cache after a
+    single small query (the psychologists' revisions)."""
     now = ctx.now()
     offset, tz = client_zone(payload)
     today = now.astimezone(tz).date()
@@ -251,10 +257,13 @@ async def aggregated_response(
     )
     async with ctx.unit_of_work(write=False) as session:
         ids: list[uuid.UUID] | None = None
-        if names is not None:
-            found = await psychologists.psychologists_by_names(session, names)
-            ids = [p.id for p in found]
-        fingerprint = await schedule.schedule_fingerprint(session, ids)
+        if names is None:
+            fingerprint = await schedule.schedule_fingerprint(session)
+        else:
+            scope = await schedule.named_scope(session, names)
+            if require_known and scope.unknown:
+                raise NotFound(f"no psychologist named {scope.unknown[0]!r}")
+            ids, fingerprint = scope.ids, scope.fingerprint
         key = (
             cache_tag,
             start_date,
@@ -266,33 +275,29 @@ async def aggregated_response(
         )
 
         async def produce() -> tuple[Any, datetime]:
-            start_at = datetime.combine(start_date, datetime.min.time(), tzinfo=tz)
-            end_at = datetime.combine(end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-            views = await schedule.list_slots(
+            rows = await schedule.free_rows(
                 session,
-                start_at=start_at,
-                end_at=end_at,
+                start_at=datetime.combine(start_date, datetime.min.time(), tzinfo=tz),
+                end_at=datetime.combine(end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz),
                 psychologist_ids=ids,
-                free_only=True,
                 not_before=now + lead,
             )
-            groups = group_by_day(
-                views,
-                tz=tz,
-                start_date=start_date,
-                end_date=end_date,
-                skip_weekdays=ctx.policy.closed_weekdays,
-            )
-            midnight = datetime.combine(
-                now.astimezone(tz).date() + timedelta(days=1), datetime.min.time(), tzinfo=tz
-            )
-            first = first_start_after(views, now)
-            valid_until = min(first, midnight) if first else midnight
-            body: dict[str, Any] = {"items": render.aggregated_items(groups)}
+            body: dict[str, Any] = {
+                "items": render.aggregated_days(
+                    rows,
+                    tz=tz,
+                    start_date=start_date,
+                    end_date=end_date,
+                    skip_weekdays=ctx.policy.closed_weekdays,
+                )
+            }
             if with_name_order and names is not None:
-                present = {view.psychologist for view in views}
+                present = {psychologist for _, psychologist, _ in rows}
                 body["name_order"] = [name for name in names if name in present]
-            return [body], valid_until
+            midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+            # rows are ordered by start: the first one leaves the view when it starts
+            valid_until = min(rows[0][2] - lead, midnight) if rows else midnight
+            return envelope(body), valid_until
 
         return await cached(ctx, key, fingerprint, now, produce)
 
@@ -311,10 +316,10 @@ async def get_aggregated_schedule_by_psychologist(request: Request) -> Response:
     """One psychologist's free slots; query `utm_psy` (clients) or `psychologist` (seed 001)."""
     ctx = context(request)
     payload = await read_body(request)
-    name = text(payload.get("utm_psy")) or text(payload.get("psychologist"))
-    async with ctx.unit_of_work(write=False) as session:
-        psychologist = await psychologists.psychologist_by_name(session, name)
-    return await aggregated_response(ctx, payload, names=[psychologist.name], cache_tag="one")
+    name = " ".join((text(payload.get("utm_psy")) or text(payload.get("psychologist"))).split())
+    if not name:
+        raise NotFound("psychologist name is empty")
+    return await aggregated_response(ctx, payload, names=[name], cache_tag="one", require_known=True)
 
 
 @webhook(router, "slot-counter", ["GET", "POST"])
