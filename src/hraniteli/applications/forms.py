@@ -184,7 +184,9 @@ def parse_form(payload: dict[str, Any], *, number_keys: tuple[str, ...] = ("tick
     nested = payload.get("form")
     fields: dict[str, Any] = dict(nested) if isinstance(nested, dict) else {}
     for key, value in payload.items():
-        if key != "form" and (key not in fields or clean(value) or isinstance(value, list | dict)):
+        if key != "form" and (
+            key not in fields or clean(value) or (isinstance(value, list | dict) and value)
+        ):
             fields[key] = value
     info = fields.get("formPsyClientInfo")
     info = info if isinstance(info, dict) else {}
