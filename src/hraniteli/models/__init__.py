@@ -11,13 +11,17 @@ from hraniteli.models.enums import (
     ApplicationStatus,
     BookingStatus,
     ClientSexAccepted,
+    OutboxState,
     PsychologistGroup,
     RepeatRule,
     Sex,
     SlotState,
+    WorkState,
 )
+from hraniteli.models.notification import OutboxMessage
 from hraniteli.models.psychologist import Education, Psychologist
 from hraniteli.models.slot import Slot
+from hraniteli.models.timeline import JobRun, TimelineEvent
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
@@ -35,6 +39,9 @@ __all__ = [
     "FormAnswer",
     "FormSession",
     "FormStep",
+    "JobRun",
+    "OutboxMessage",
+    "OutboxState",
     "Psychologist",
     "PsychologistGroup",
     "RepeatRule",
@@ -42,5 +49,7 @@ __all__ = [
     "Sex",
     "Slot",
     "SlotState",
+    "TimelineEvent",
     "UTCDateTime",
+    "WorkState",
 ]

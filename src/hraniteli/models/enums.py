@@ -61,3 +61,20 @@ class ApplicationStatus(StrEnum):
     HANDED_TO_ADMIN = "handed_to_admin"  # automatch found nothing: a person takes over
     CANCELLED = "cancelled"
     CLOSED = "closed"
+
+
+class WorkState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # nothing left to do when it came due (e.g. already confirmed)
+    CANCELLED = "cancelled"  # the booking was cancelled or moved
+    FAILED = "failed"  # gave up after the last retry
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    NO_CHAT = "no_chat"  # the person has no Telegram chat with the bot yet: kept for the admin pages
+    BLOCKED = "blocked"  # the person blocked the bot (403)
+    FAILED = "failed"  # gave up after the last retry
+    HELD = "held"  # no bot token configured: readable in the outbox API

@@ -184,8 +184,10 @@ async def list_slots(
     psychologist_ids: Sequence[uuid.UUID] | None = None,
     free_only: bool = False,
     not_before: datetime | None = None,
+    active_only: bool = True,
 ) -> list[SlotView]:
-    """Slots in [start_at, end_at) of active psychologists; `not_before` hides earlier ones."""
+    """Slots in [start_at, end_at) of active psychologists (of any, for their own editor);
+    `not_before` hides earlier ones."""
     if end_at <= start_at:
         return []
     lower = max(start_at, not_before) if not_before else start_at
@@ -195,6 +197,7 @@ async def list_slots(
         end_at=end_at,
         psychologist_ids=psychologist_ids,
         free_only=free_only,
+        active_psychologists_only=active_only,
     )
 
 

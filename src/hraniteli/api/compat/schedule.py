@@ -95,7 +95,7 @@ async def get_slot(request: Request) -> Response:
         )
         start_at, end_at = schedule.msk_window(start_date, end_date)
         views = await schedule.list_slots(
-            session, start_at=start_at, end_at=end_at, psychologist_ids=[psychologist.id]
+            session, start_at=start_at, end_at=end_at, psychologist_ids=[psychologist.id], active_only=False
         )
     groups = group_by_day(views, tz=MSK, start_date=start_date, end_date=end_date)
     return json_response([{"items": render.editor_items(groups)}])
@@ -119,7 +119,7 @@ async def _text_weeks(ctx: AppContext, name: str) -> Response:
             first_monday, first_monday + timedelta(days=7 * TEXT_WEEKS - 1)
         )
         views = await schedule.list_slots(
-            session, start_at=start_at, end_at=end_at, psychologist_ids=[psychologist.id]
+            session, start_at=start_at, end_at=end_at, psychologist_ids=[psychologist.id], active_only=False
         )
     texts = render.weekly_texts(views, first_monday=first_monday, weeks=TEXT_WEEKS, now=now)
     return json_response([{"res": texts}])

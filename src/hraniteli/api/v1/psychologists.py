@@ -205,7 +205,7 @@ async def list_slots(
     async with ctx.unit_of_work(write=False) as session:
         psychologist = await _authorised(ctx, session, psychologist_id, x_api_key, x_editor_secret)
         views = await schedule.list_slots(
-            session, start_at=start, end_at=end, psychologist_ids=[psychologist.id]
+            session, start_at=start, end_at=end, psychologist_ids=[psychologist.id], active_only=False
         )
         return [slot_out(v, psychologist.time_zone) for v in views]
 
