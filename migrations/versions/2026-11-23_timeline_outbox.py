@@ -1,4 +1,4 @@
-"""timeline events, job runs, outbox
+"""timeline events, job runs, outbox; meeting platform and account on bookings
 
 Revision ID: 0004
 Revises: 0003
@@ -19,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("meeting_platform", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("meeting_account", sa.String(length=200), nullable=True))
     op.create_table(
         "job_runs",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -87,6 +90,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_column("meeting_account")
+        batch_op.drop_column("meeting_platform")
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.drop_index("ix_timeline_events_due")
         batch_op.drop_index(batch_op.f("ix_timeline_events_booking_id"))

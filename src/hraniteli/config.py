@@ -54,6 +54,44 @@ class Settings(BaseSettings):
     schedule_cache_size: int = 256
     """Rendered schedule responses kept in memory, keyed by the slots' revisions (0: no cache)."""
 
+    # --- Telegram -------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    """Without a token the outbox is still written; messages wait as `held`, none is lost."""
+    telegram_api_url: str = "https://api.telegram.org"
+    """Bot API base URL (tests point it at the fake server in tests/fakes)."""
+    telegram_admin_chat_id: str | None = None
+    """The administrators' chat: alerts, hand-offs, cancellations."""
+    telegram_rate_per_second: float = 30.0
+    """Messages per second for the whole bot (Telegram allows about 30)."""
+    telegram_chat_interval_seconds: float = 1.0
+    """Least time between two messages to one chat (Telegram allows about 1/s)."""
+    telegram_max_attempts: int = 8
+    bot_username: str = "HraniLiveBot"
+
+    # --- links in messages --------------------------------------------------------------------
+    client_feedback_url: str = "https://psy.hrani.live/client-feedback-anketa"
+    psychologist_feedback_url: str = "https://psy.hrani.live/psychologist-feedback-anketa"
+    preparation_tips_url: str = "https://hrani.live/prepare"
+
+    # --- meeting links (Zoom → Google Meet → Jitsi) -------------------------------------------
+    zoom_accounts: str = ""
+    """Zoom Server-to-Server OAuth apps, `account_id:client_id:client_secret` separated by `;`."""
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_url: str = "https://zoom.us/oauth/token"
+    google_service_account_file: str | None = None
+    """Service-account JSON key with domain-wide delegation, for Calendar events with Meet."""
+    google_calendar_id: str = "primary"
+    google_calendar_subject: str | None = None
+    google_api_url: str = "https://www.googleapis.com/calendar/v3"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+    jitsi_base_url: str = "https://meet.jit.si"
+
+    # --- the worker ----------------------------------------------------------------------------
+    worker_poll_seconds: float = 5.0
+    worker_batch_size: int = 100
+    worker_in_process: bool | None = None
+    """Run the worker inside `hraniteli serve` (default: yes on SQLite, no on PostgreSQL)."""
+
     log_level: str = "info"
 
     @field_validator("schedule_closed_weekdays", mode="before")

@@ -156,6 +156,16 @@ async def book(
 ) -> Booking:
     """The client books one of the claiming psychologist's slots (by UUID, or by string)."""
     application = await _helpful_hand_application(session, number)
+    # Lock the application: a double click (or a retry while the first request is in flight)
+    # then waits for the first booking and answers with it, instead of losing the slot's
+    # compare-and-set to its own twin and telling the client the time was taken by someone else.
+    locked = await session.execute(
+        select(Application)
+        .where(Application.id == application.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    application = locked.scalar_one()
     if application.claimed_by_id is None:
         raise Forbidden("Заявку ещё не взял психолог")
     if application.status == ApplicationStatus.BOOKED and application.booking_id:

@@ -47,6 +47,10 @@ class Booking(Base):
     is_auto_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
     is_auto_canceled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_helpful_hand: Mapped[bool] = mapped_column(Boolean, default=False)
+    meeting_platform: Mapped[str | None] = mapped_column(String(16))
+    """zoom / meet / jitsi."""
+    meeting_account: Mapped[str | None] = mapped_column(String(200))
+    """Which Zoom account hosts the meeting (one account cannot host two at once)."""
     meeting_link: Mapped[str | None] = mapped_column(String(500))
     meeting_id: Mapped[str | None] = mapped_column(String(200))
     calendar_meeting_id: Mapped[str | None] = mapped_column(String(200))
