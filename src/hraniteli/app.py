@@ -55,7 +55,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         # collector's generations, so full collections during big responses stay cheap.
         gc.collect()
         gc.freeze()
+        in_process = settings.worker_in_process
+        background = None
+        if in_process if in_process is not None else settings.is_sqlite:
+            from hraniteli.lifecycle.service import BackgroundWork
+
+            background = BackgroundWork.from_settings(settings, db, clock=clock)
+            background.start()
         yield
+        if background is not None:
+            await background.stop()
         if database is None:
             await db.dispose()
 

@@ -109,5 +109,35 @@ def serve(
     )
 
 
+@cli.command()
+def worker(
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = False,
+) -> None:
+    """Run the lifecycle worker (timeline events, periodic jobs) until interrupted.
+    Any number of workers can share one PostgreSQL database."""
+    import signal
+
+    from hraniteli.lifecycle.service import BackgroundWork
+    from hraniteli.migrate import upgrade
+
+    settings = load_settings()
+    if migrate_first:
+        upgrade(settings.database_url)
+
+    async def run() -> None:
+        database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        work = BackgroundWork.from_settings(settings, database, clock=utc_now)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, work.stop_event.set)
+        try:
+            await work.run_until_stopped()
+        finally:
+            await database.dispose()
+
+    typer.echo("Hraniteli worker: running due timeline events and periodic jobs (Ctrl+C stops)")
+    asyncio.run(run())
+
+
 def main() -> None:
     cli()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, InvalidInput, NotFound
+from hraniteli.lifecycle import timeline
 from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Slot, SlotState
 from hraniteli.schedule.repository import bump_schedule_revision
 
@@ -130,6 +131,21 @@ async def book_slot(
         # (an overlapping slot of the same psychologist). The unit of work rolls back.
         raise Conflict("the psychologist already has a session at this time") from exc
     await bump_schedule_revision(session, psychologist_id)
+    await timeline.plan_booking(session, booking=booking, now=now)
+    return booking
+
+
+async def confirm_booking(session: AsyncSession, *, booking: Booking, now: datetime) -> Booking:
+    """The client confirmed ("Спасибо, я приду"): the confirmation ladder stops."""
+    if booking.status not in ACTIVE_BOOKING_STATUSES:
+        raise Conflict(f"the booking is already {booking.status}")
+    if not booking.is_confirmed:
+        booking.is_confirmed = True
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at = now
+        booking.updated_at = now
+        await session.flush()
+        await timeline.skip_confirmation_events(session, booking_id=booking.id, now=now)
     return booking
 
 
@@ -157,4 +173,10 @@ async def cancel_booking(
             .values(state=SlotState.FREE, updated_at=now)
         )
     await bump_schedule_revision(session, booking.psychologist_id)
+    await timeline.cancel_pending(
+        session,
+        booking_id=booking.id,
+        now=now,
+        reason="сессия отменена" + (" автоматически" if is_auto else ""),
+    )
     return booking
