@@ -18,6 +18,7 @@ from hraniteli.models.enums import (
     SlotState,
     WorkState,
 )
+from hraniteli.models.feedback import SessionFeedback
 from hraniteli.models.notification import OutboxMessage
 from hraniteli.models.psychologist import Education, Psychologist
 from hraniteli.models.slot import Slot
@@ -46,6 +47,7 @@ __all__ = [
     "PsychologistGroup",
     "RepeatRule",
     "ResearchResponse",
+    "SessionFeedback",
     "Sex",
     "Slot",
     "SlotState",
