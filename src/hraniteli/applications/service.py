@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.applications import repository
@@ -159,6 +160,28 @@ async def submit(
         raise InvalidInput(
             "the application number (`ticket_id`) is missing", details=[{"field": "ticket_id"}]
         )
+    try:
+        async with session.begin_nested():
+            return await _submit_new(session, form=form, kind=kind, now=now, policy=policy, previous=previous)
+    except IntegrityError:
+        # The same number stored meanwhile by a concurrent request (a double click, a retry
+        # while the first one is in flight): answer like a repeat submission.
+        existing = await repository.get_application_by_number(session, form.number)
+        if existing is None or not _same_submitter(existing, form):
+            raise
+        return Submitted(existing, created=False)
+
+
+async def _submit_new(
+    session: AsyncSession,
+    *,
+    form: ParsedForm,
+    kind: ApplicationKind,
+    now: datetime,
+    policy: IntakePolicy,
+    previous: Application | None,
+) -> Submitted:
+    assert form.number is not None
     number = form.number
     existing = await repository.get_application_by_number(session, number)
     if existing is not None:

@@ -162,7 +162,7 @@ async def book(
     locked = await session.execute(
         select(Application)
         .where(Application.id == application.id)
-        .with_for_update()
+        .with_for_update(of=Application)
         .execution_options(populate_existing=True)
     )
     application = locked.scalar_one()

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.exc import IntegrityError
 
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, context
@@ -43,20 +42,11 @@ def new_number(prefix: str) -> str:
 async def _submit(request: Request, kind: ApplicationKind) -> Response:
     ctx = context(request)
     form = parse_form(await read_body(request))
-    for attempt in (1, 2):
-        try:
-            async with ctx.unit_of_work() as session:
-                result = await applications.submit(
-                    session, form=form, kind=form.kind_for(kind), now=ctx.now(), policy=intake_policy(ctx)
-                )
-                number = result.application.number
-            break
-        except IntegrityError:
-            # The same number inserted meanwhile by a concurrent request (a double click, a retry
-            # while the first is in flight): once more, and the stored application answers
-            # idempotently — the page insists on HTTP 200.
-            if attempt == 2:
-                raise
+    async with ctx.unit_of_work() as session:
+        result = await applications.submit(
+            session, form=form, kind=form.kind_for(kind), now=ctx.now(), policy=intake_policy(ctx)
+        )
+        number = result.application.number
     return json_response({"success": True, "ticket_id": number})
 
 
