@@ -18,10 +18,12 @@ from hraniteli import __version__
 from hraniteli.api.compat import applications as compat_applications
 from hraniteli.api.compat import bookings as compat_bookings
 from hraniteli.api.compat import cache_service
+from hraniteli.api.compat import lifecycle as compat_lifecycle
 from hraniteli.api.compat import matching as compat_matching
 from hraniteli.api.compat import schedule as compat_schedule
 from hraniteli.api.deps import AppContext
 from hraniteli.api.v1 import applications as v1_applications
+from hraniteli.api.v1 import lifecycle as v1_lifecycle
 from hraniteli.api.v1 import psychologists as v1_psychologists
 from hraniteli.api.v1 import schedule as v1_schedule
 from hraniteli.clock import Clock, utc_now
@@ -89,10 +91,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         v1_psychologists,
         v1_schedule,
         v1_applications,
+        v1_lifecycle,
         compat_schedule,
         compat_bookings,
         compat_applications,
         compat_matching,
+        compat_lifecycle,
         cache_service,
     ):
         app.include_router(module.router)

@@ -199,3 +199,8 @@ async def history_for_telegram(session: AsyncSession, *, telegram: str) -> list[
             )
         )
     return result
+
+
+async def client_chat(session: AsyncSession, booking: Booking) -> str | None:
+    client = await session.get(Client, booking.client_id) if booking.client_id else None
+    return client.telegram_id if client else None

@@ -45,6 +45,7 @@ class WorkReport:
     jobs_run: int = 0
     jobs_failed: int = 0
     job_results: dict[str, object] = field(default_factory=dict)
+    cancelled_bookings: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -157,6 +158,8 @@ class Worker:
             return
         if event.state == WorkState.DONE:
             report.events_done += 1
+            if kind == "auto_cancel":
+                report.cancelled_bookings.append(str(event.booking_id))
         else:
             report.events_skipped += 1
 
@@ -199,6 +202,28 @@ class Worker:
                     report.jobs_failed += 1
                     await session.flush()
         return len(runs) == self.batch_size
+
+    async def run_job_now(self, name: str, now: datetime) -> dict[str, object]:
+        """Run one periodic job at once (the legacy cron paths), recorded as a run at `now`."""
+        job = JOBS_BY_NAME.get(name)
+        if job is None:
+            raise LookupError(f"unknown job {name}")
+        async with self.database.unit_of_work() as session:
+            result = await job.body(session, now, now, self.settings)
+            session.add(
+                JobRun(
+                    id=uuid.uuid4(),
+                    job=f"{name}:on_demand",
+                    tick_at=now,
+                    due_at=now,
+                    state=WorkState.DONE,
+                    attempts=1,
+                    result=result,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return result
 
     async def run(self, stop: asyncio.Event, *, clock: Callable[[], datetime], poll_seconds: float) -> None:
         """Tick until `stop` is set; a failing tick is logged and retried next poll."""

@@ -41,7 +41,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-async def _slot_from_row(ctx: AppContext, session: AsyncSession, payload: dict[str, Any]) -> Slot:
+async def slot_from_row(ctx: AppContext, session: AsyncSession, payload: dict[str, Any]) -> Slot:
     """The slot a `hraniteli_slots` row names: by `id`, else by psychologist + date + time (MSK)."""
     raw_id = text(payload.get("id"))
     if raw_id:
@@ -87,7 +87,7 @@ async def assign_session(request: Request) -> Response:
     if idempotency_key is not None and len(idempotency_key) > 200:
         raise InvalidInput("the Idempotency-Key header is longer than 200 characters")
     async with ctx.unit_of_work() as session:
-        slot = await _slot_from_row(ctx, session, payload)
+        slot = await slot_from_row(ctx, session, payload)
         booking = await bookings.book_slot(
             session,
             request=bookings.BookingRequest(
@@ -119,7 +119,7 @@ async def cancel_session(request: Request) -> Response:
     reason = text(payload.get("cancellation_reason")) or None
     async with ctx.unit_of_work() as session:
         if text(payload.get("id")) or text(payload.get("psychologist")):
-            slot = await _slot_from_row(ctx, session, payload)
+            slot = await slot_from_row(ctx, session, payload)
             booking = await bookings.active_booking_for_slot(session, slot.id)
             if booking is None:
                 raise NotFound("the slot has no active booking")
