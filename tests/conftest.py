@@ -127,9 +127,10 @@ class LiveServer:
         self.process = process
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def live_server(database: Database, database_url: str) -> Iterator[LiveServer]:
-    """`hraniteli serve` in its own process on a free port, against the test database."""
+    """`hraniteli serve` in its own process on a free port, against the test database; one per
+    module (starting it costs seconds, and every test wipes the tables anyway)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -144,7 +145,7 @@ def live_server(database: Database, database_url: str) -> Iterator[LiveServer]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
