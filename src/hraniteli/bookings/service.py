@@ -179,4 +179,5 @@ async def cancel_booking(
         now=now,
         reason="сессия отменена" + (" автоматически" if is_auto else ""),
     )
+    await timeline.plan_meeting_deletion(session, booking=booking, now=now)
     return booking

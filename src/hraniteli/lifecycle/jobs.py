@@ -158,19 +158,20 @@ async def helpful_hand_followups(
     for application in (await session.execute(query)).scalars():
         age = now - application.created_at
         client = await session.get(Client, application.client_id) if application.client_id else None
-        for threshold, label in HELPFUL_HAND_STAGES:
-            if age >= threshold:
-                message = await outbox.enqueue(
-                    session,
-                    dedupe_key=f"helpful_hand:{application.id}:{label}",
-                    recipient_kind=CLIENT,
-                    recipient_ref=str(client.id) if client else None,
-                    chat_id=client.telegram_id if client else None,
-                    text="Здравствуйте! Мы всё ещё подбираем психолога по вашей заявке в «Руку помощи». "
-                    "Заявка для вас актуальна? Если да — просто ответьте на это сообщение.",
-                    now=now,
-                )
-                asked += message is not None
+        # Only the latest stage reached: a worker back after downtime asks once, not twice.
+        reached = [label for threshold, label in HELPFUL_HAND_STAGES if age >= threshold]
+        if reached:
+            message = await outbox.enqueue(
+                session,
+                dedupe_key=f"helpful_hand:{application.id}:{reached[-1]}",
+                recipient_kind=CLIENT,
+                recipient_ref=str(client.id) if client else None,
+                chat_id=client.telegram_id if client else None,
+                text="Здравствуйте! Мы всё ещё подбираем психолога по вашей заявке в «Руку помощи». "
+                "Заявка для вас актуальна? Если да — просто ответьте на это сообщение.",
+                now=now,
+            )
+            asked += message is not None
         if age >= timedelta(days=21):
             message = await outbox.enqueue(
                 session,

@@ -2,6 +2,7 @@
 
 Times are relative to the session start T (defaults, configurable):
 
+  booked create the meeting link (Zoom → Google Meet → Jitsi)
   T−24h  ask the client to confirm ("Спасибо, я приду" / "Перенести" / "Отменить")
   T−22h  ask again if still unconfirmed
   T−21h  alert the admin chat if still unconfirmed
@@ -24,6 +25,8 @@ from enum import StrEnum
 
 
 class EventKind(StrEnum):
+    CREATE_MEETING = "create_meeting"
+    DELETE_MEETING = "delete_meeting"
     CONFIRM_REQUEST = "confirm_request"
     CONFIRM_REPEAT = "confirm_repeat"
     ALERT_UNCONFIRMED = "alert_unconfirmed"
@@ -38,6 +41,9 @@ CONFIRMATION_KINDS = frozenset(
     {EventKind.CONFIRM_REQUEST, EventKind.CONFIRM_REPEAT, EventKind.ALERT_UNCONFIRMED, EventKind.AUTO_CANCEL}
 )
 """Events that only matter while the client has not confirmed."""
+
+MEETING_KINDS = frozenset({EventKind.CREATE_MEETING, EventKind.DELETE_MEETING})
+"""Events that call a video provider: run outside database transactions (lifecycle.meetings)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ def plan(
         raise ValueError("a session ends after it starts")
     if start_at <= booked_at:
         return [PlannedEvent(EventKind.FEEDBACK, end_at + policy.feedback_after_end)]
-    events: list[PlannedEvent] = []
+    events: list[PlannedEvent] = [PlannedEvent(EventKind.CREATE_MEETING, booked_at)]
     confirm_at = max(start_at - policy.confirm_before, booked_at)
     cancel_at = start_at - policy.cancel_before
     events.append(PlannedEvent(EventKind.CONFIRM_REQUEST, confirm_at))
@@ -96,7 +102,7 @@ def is_needed(kind: EventKind, *, is_confirmed: bool, is_active: bool, is_past: 
     """Whether a due event still has something to do when its time comes."""
     if kind in CONFIRMATION_KINDS:
         return is_active and not is_confirmed
-    if kind == EventKind.REMINDER:
+    if kind in (EventKind.REMINDER, EventKind.CREATE_MEETING):
         return is_active
     if kind == EventKind.FEEDBACK:
         return is_past

@@ -8,10 +8,14 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+import httpx
+
 from hraniteli.clock import Clock
+from hraniteli.conferencing.service import MeetingProviders
 from hraniteli.config import Settings
 from hraniteli.db import Database
 from hraniteli.lifecycle.actions import LifecycleSettings
+from hraniteli.lifecycle.meetings import MeetingWork
 from hraniteli.lifecycle.worker import Worker
 
 log = logging.getLogger("hraniteli.lifecycle")
@@ -25,12 +29,18 @@ class BackgroundWork:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    http: httpx.AsyncClient | None = None
+
     @classmethod
     def from_settings(cls, settings: Settings, database: Database, *, clock: Clock) -> BackgroundWork:
+        http = httpx.AsyncClient(trust_env=False)
         worker = Worker(
-            database, LifecycleSettings.from_settings(settings), batch_size=settings.worker_batch_size
+            database,
+            LifecycleSettings.from_settings(settings),
+            batch_size=settings.worker_batch_size,
+            meetings=MeetingWork(database, MeetingProviders.from_settings(settings, http)),
         )
-        return cls(worker=worker, clock=clock, poll_seconds=settings.worker_poll_seconds)
+        return cls(worker=worker, clock=clock, poll_seconds=settings.worker_poll_seconds, http=http)
 
     def start(self) -> None:
         self.tasks.append(
@@ -45,6 +55,8 @@ class BackgroundWork:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
+        if self.http is not None:
+            await self.http.aclose()
 
     async def run_until_stopped(self) -> None:
         self.start()

@@ -46,8 +46,23 @@ async def active_booking(session: AsyncSession, number: str) -> Booking:
     return found[0]
 
 
-async def confirm(session: AsyncSession, *, number: str, now: datetime) -> Booking:
-    return await bookings.confirm_booking(session, booking=await active_booking(session, number), now=now)
+async def confirm(session: AsyncSession, *, number: str, now: datetime, slot_time: str = "") -> Booking:
+    """Confirm the ticket's session at `slot_time` ("DD.MM HH:mm", MSK) or, without one, its next
+    session: the one the confirmation request was about, not a later one of the same ticket."""
+    found = await bookings_for_ticket(session, number)
+    if not found:
+        raise NotFound("no active session for this ticket")
+    if slot_time.strip():
+        try:
+            start_at = parse_slot_string(slot_time, now=now)
+        except BadSlotString as exc:
+            raise InvalidInput(str(exc), details=[{"field": "slot_time"}]) from exc
+        found = [booking for booking in found if booking.start_at == start_at]
+        if not found:
+            raise NotFound("this ticket has no active session at this time")
+    ahead = [booking for booking in found if booking.start_at > now]
+    booking = min(ahead, key=lambda b: b.start_at) if ahead else found[0]
+    return await bookings.confirm_booking(session, booking=booking, now=now)
 
 
 async def reschedule(

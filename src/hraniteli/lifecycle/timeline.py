@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hraniteli.lifecycle.rules import CONFIRMATION_KINDS, LadderPolicy, plan
+from hraniteli.lifecycle.rules import CONFIRMATION_KINDS, EventKind, LadderPolicy, plan
 from hraniteli.models import Booking, TimelineEvent, WorkState
 
 
@@ -69,3 +69,42 @@ async def list_timeline(session: AsyncSession, *, booking_id: uuid.UUID) -> list
         .order_by(TimelineEvent.due_at, TimelineEvent.kind)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def plan_meeting_deletion(session: AsyncSession, *, booking: Booking, now: datetime) -> None:
+    """A cancelled booking's meeting is deleted at its provider by the worker (outside any
+    transaction: a provider being down must not block the cancellation)."""
+    if not (booking.meeting_id or booking.calendar_meeting_id):
+        return
+    exists = await session.execute(
+        select(TimelineEvent.id).where(
+            TimelineEvent.booking_id == booking.id, TimelineEvent.kind == EventKind.DELETE_MEETING
+        )
+    )
+    if exists.first() is None:
+        session.add(
+            TimelineEvent(
+                id=uuid.uuid4(),
+                booking_id=booking.id,
+                kind=EventKind.DELETE_MEETING,
+                due_at=now,
+                state=WorkState.PENDING,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.flush()
+
+
+async def skip_meeting_creation(session: AsyncSession, *, booking_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(TimelineEvent)
+        .where(
+            TimelineEvent.booking_id == booking_id,
+            TimelineEvent.kind == EventKind.CREATE_MEETING,
+            TimelineEvent.state == WorkState.PENDING,
+        )
+        .values(state=WorkState.SKIPPED, result="ссылка уже создана", updated_at=now, done_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hraniteli.db import Database
 from hraniteli.lifecycle.actions import LifecycleSettings, run_event
 from hraniteli.lifecycle.jobs import JOBS, JOBS_BY_NAME, Job
+from hraniteli.lifecycle.meetings import MeetingWork
+from hraniteli.lifecycle.rules import MEETING_KINDS
 from hraniteli.models import JobRun, TimelineEvent, WorkState
 
 log = logging.getLogger("hraniteli.worker")
@@ -46,6 +48,8 @@ class WorkReport:
     jobs_failed: int = 0
     job_results: dict[str, object] = field(default_factory=dict)
     cancelled_bookings: list[str] = field(default_factory=list)
+    meetings_created: int = 0
+    meetings_failed: int = 0
 
     @property
     def total(self) -> int:
@@ -64,6 +68,7 @@ class Worker:
         max_attempts: int = 5,
         jobs: tuple[Job, ...] = JOBS,
         max_batches: int = 1000,
+        meetings: MeetingWork | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -71,11 +76,15 @@ class Worker:
         self.max_attempts = max_attempts
         self.jobs = jobs
         self.max_batches = max_batches
+        self.meetings = meetings
 
     async def tick(self, now: datetime) -> WorkReport:
         """Everything due at `now`: job ticks are materialised, then events and jobs run."""
         report = WorkReport()
         await self.materialise_job_ticks(now)
+        if self.meetings is not None:
+            meetings = await self.meetings.run_due(now)
+            report.meetings_created, report.meetings_failed = meetings.created, meetings.failed
         for _ in range(self.max_batches):
             if not await self._event_batch(now, report):
                 break
@@ -117,7 +126,11 @@ class Worker:
         async with self.database.unit_of_work() as session:
             query = (
                 select(TimelineEvent)
-                .where(TimelineEvent.state == WorkState.PENDING, TimelineEvent.due_at <= now)
+                .where(
+                    TimelineEvent.state == WorkState.PENDING,
+                    TimelineEvent.due_at <= now,
+                    TimelineEvent.kind.not_in([str(kind) for kind in MEETING_KINDS]),
+                )
                 .order_by(TimelineEvent.due_at)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)

@@ -3,18 +3,21 @@ rescheduling, feedback, history, the crons run on demand, and the editor's "Го
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.bookings import slot_from_row
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, context
 from hraniteli.bookings import service as bookings
+from hraniteli.conferencing.service import MeetingProviders
 from hraniteli.errors import InvalidInput, NotFound
 from hraniteli.kit.moscow import MSK
-from hraniteli.lifecycle import sessions
+from hraniteli.lifecycle import meetings, sessions
 from hraniteli.lifecycle.actions import LifecycleSettings
 from hraniteli.lifecycle.worker import Worker, WorkReport
 from hraniteli.models import Booking, TimelineEvent
@@ -124,13 +127,39 @@ async def notify_update(request: Request) -> Response:
     return json_response(body)
 
 
+@webhook(router, "generate-conference-link", ["POST"])
+async def generate_conference_link(request: Request) -> Response:
+    """The session's meeting link (made now if it has none): `{link, platform}`."""
+    ctx = context(request)
+    _admin(ctx, request)
+    payload = await read_body(request)
+    async with ctx.unit_of_work(write=False) as session:
+        booking = await _booking_of(ctx, session, payload)
+        booking_id = booking.id
+        if booking.meeting_link:
+            return json_response({"link": booking.meeting_link, "platform": booking.meeting_platform})
+    async with httpx.AsyncClient(trust_env=False) as http:
+        created = await meetings.make_link_now(
+            ctx.database,
+            MeetingProviders.from_settings(ctx.settings, http),
+            booking_id=booking_id,
+            now=ctx.now(),
+        )
+    return json_response({"link": created.link, "platform": created.platform})
+
+
 @webhook(router, "confirm-session-by-client", ["POST"])
 async def confirm_session_by_client(request: Request) -> Response:
     ctx = context(request)
     _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
-        await sessions.confirm(session, number=text(payload.get("ticket_id")), now=ctx.now())
+        await sessions.confirm(
+            session,
+            number=text(payload.get("ticket_id")),
+            now=ctx.now(),
+            slot_time=text(payload.get("slot_time")),
+        )
     return json_response({"success": True, "message": "Сессия подтверждена"})
 
 
@@ -295,12 +324,18 @@ async def _tick(request: Request) -> WorkReport:
 @webhook(router, "auto-cancel-tickets", ["POST"])
 async def auto_cancel_tickets(request: Request) -> Response:
     report = await _tick(request)
+    ctx = context(request)
+    async with ctx.unit_of_work(write=False) as session:
+        tickets = [
+            (await session.get(Booking, uuid.UUID(booking_id))) for booking_id in report.cancelled_bookings
+        ]
+    # The seed's `cancelled_tickets` are ticket numbers; a booking made without one shows its id.
+    numbers = [
+        (booking.application_ref if booking and booking.application_ref else booking_id)
+        for booking, booking_id in zip(tickets, report.cancelled_bookings, strict=True)
+    ]
     return json_response(
-        {
-            "success": True,
-            "cancelled_tickets": report.cancelled_bookings,
-            "message": f"Отменено: {len(report.cancelled_bookings)}",
-        }
+        {"success": True, "cancelled_tickets": numbers, "message": f"Отменено: {len(numbers)}"}
     )
 
 
