@@ -26,8 +26,11 @@ lint: install
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
+## Benchmarks (docs/performance.md); wrk is the HTTP load generator, installed here if missing (root)
 bench: install
+	command -v wrk >/dev/null || ( [ "$$(id -u)" = 0 ] && apt-get update && apt-get install -y wrk ) || true
 	.venv/bin/python bench/schedule_endpoints.py
+	.venv/bin/python bench/matching.py
 
 clean:
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

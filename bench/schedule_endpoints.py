@@ -3,14 +3,19 @@
 One run: a fresh database (a temp SQLite file, or PostgreSQL with --postgres / --database-url),
 migrated and seeded with 50 psychologists x 4 weeks (Sundays skipped: the service is closed on
 Sundays and the aggregated view drops them) x 10 slots a day; then the production server
-(`hraniteli serve --no-migrate`) in a subprocess, loaded over loopback by an httpx async load
-generator, first with the render cache on, then in a second process with
+(`hraniteli serve --no-migrate`) in a subprocess, loaded over loopback (see below), first with
+the render cache on, then in a second process with
 HRANITELI_SCHEDULE_CACHE_SIZE=0; then the same rows fetched by the raw driver (sqlite3 / asyncpg)
 at the same concurrency. Prints requests/s, p50/p99 and throughput ratios (endpoint / raw driver,
 endpoint / healthz). The machine is small and shared: compare the ratios, not absolute times.
 
+The HTTP load comes from wrk (C, `--latency`, fixed duration, a Lua script for POST bodies) when
+it is installed (`apt-get install wrk`), else from an httpx async generator in this process,
+which competes with the server for the CPU and caps what can be measured (`--load` to choose).
+
     .venv/bin/python bench/schedule_endpoints.py                 # SQLite (make bench)
     .venv/bin/python bench/schedule_endpoints.py --postgres      # throwaway PostgreSQL database
+    .venv/bin/python bench/schedule_endpoints.py --load httpx    # the Python load generator
     .venv/bin/python bench/schedule_endpoints.py --json          # also write bench/results/*.json
 """
 
@@ -18,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
+import re
 import shutil
 import socket
 import sqlite3
@@ -37,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -103,17 +110,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--slots-per-day", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent connections / queries")
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds per scenario (soft)")
-    parser.add_argument("--min-requests", type=int, default=40, help="per scenario, if time allows")
-    parser.add_argument("--max-requests", type=int, default=20_000, help="per scenario (hard)")
-    parser.add_argument("--max-seconds", type=float, default=12.0, help="per scenario (hard)")
+    add_load_options(parser)
     parser.add_argument("--json", action="store_true", help="write the results to bench/results/")
     args = parser.parse_args(argv)
+    check_load_options(parser, args)
     if not 1 <= args.slots_per_day <= 24 - FIRST_HOUR:
         parser.error(f"--slots-per-day must be 1…{24 - FIRST_HOUR}")
     if args.psychologists < 1 or args.weeks < 1 or args.concurrency < 1:
         parser.error("--psychologists, --weeks and --concurrency must be positive")
     return args
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="HTTP load generator: wrk (if installed, the default) or the in-process httpx one",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=4.0, help="seconds per scenario (wrk: fixed, whole seconds)"
+    )
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -t (at most the connections)")
+    parser.add_argument("--min-requests", type=int, default=40, help="httpx/raw: per scenario, time allowing")
+    parser.add_argument("--max-requests", type=int, default=20_000, help="httpx/raw: per scenario (hard)")
+    parser.add_argument("--max-seconds", type=float, default=12.0, help="httpx/raw: per scenario (hard)")
+
+
+def check_load_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    wrk = shutil.which("wrk")
+    if args.load == "wrk" and wrk is None:
+        parser.error("--load wrk: wrk is not installed (apt-get install wrk)")
+    args.wrk = wrk if args.load in ("auto", "wrk") else None
+    if args.duration <= 0 or args.wrk_threads < 1:
+        parser.error("--duration and --wrk-threads must be positive")
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -278,7 +308,13 @@ class Result:
     ratios: dict[str, float] = field(default_factory=dict)
 
 
-async def drive(name: str, call: Callable[[], Awaitable[None]], args: argparse.Namespace) -> Result:
+async def drive(
+    name: str,
+    call: Callable[[], Awaitable[None]],
+    args: argparse.Namespace,
+    *,
+    concurrency: int | None = None,
+) -> Result:
     """`concurrency` workers call `call` back to back until `duration` has passed and at least
     `min_requests` were made; never beyond `max_requests` or `max_seconds`."""
     latencies: list[float] = []
@@ -309,21 +345,152 @@ async def drive(name: str, call: Callable[[], Awaitable[None]], args: argparse.N
                 continue
             latencies.append(time.perf_counter() - begun)
 
-    await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency or args.concurrency)))
     elapsed = time.perf_counter() - started
     result = Result(name=name, requests=len(latencies), errors=errors, seconds=elapsed)
     if latencies:
         result.rps = len(latencies) / elapsed
-        if len(latencies) >= 2:
-            cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-            result.p50_ms, result.p99_ms = cuts[49] * 1000, cuts[98] * 1000
-        else:
-            result.p50_ms = result.p99_ms = latencies[0] * 1000
+        result.p50_ms, result.p99_ms = percentiles_ms(latencies)
+    report_progress(result)
+    return result
+
+
+def percentiles_ms(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 in ms of latencies in seconds."""
+    if len(latencies) < 2:
+        return latencies[0] * 1000, latencies[0] * 1000
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def report_progress(result: Result) -> None:
     print(
-        f"  {name:<28} {result.requests:>6} req in {elapsed:5.1f} s  {result.rps:9.1f} req/s",
+        f"  {result.name:<32} {result.requests:>6} req in {result.seconds:5.1f} s "
+        f"{result.rps:9.1f} req/s  p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms",
         file=sys.stderr,
     )
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_WRK_LATENCY = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_WRK_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m),", re.MULTILINE)
+_WRK_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_WRK_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One request, for httpx or wrk: the path carries its (encoded) query string."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+
+    async def send(self, client: httpx.AsyncClient) -> httpx.Response:
+        headers = {"content-type": "application/json"} if self.body is not None else None
+        response = await client.request(self.method, self.path, content=self.body, headers=headers)
+        response.raise_for_status()
+        return response
+
+
+def with_query(path: str, params: dict[str, str]) -> str:
+    return f"{path}?{urlencode(params, quote_via=quote)}"
+
+
+def _lua_string(value: bytes) -> str:
+    text = value.decode()
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def parse_wrk(name: str, output: str) -> Result:
+    """A Result from wrk's `--latency` report (latencies of completed requests only)."""
+    total = _WRK_TOTAL.search(output)
+    rps = _WRK_RPS.search(output)
+    if total is None or rps is None:
+        raise RuntimeError(f"unexpected wrk output for {name}:\n{output}")
+    result = Result(
+        name=name,
+        requests=int(total.group(1)),
+        seconds=float(total.group(2)) * _WRK_UNITS[total.group(3)] / 1000,
+        rps=float(rps.group(1)),
+    )
+    cuts = {m.group(1): float(m.group(2)) * _WRK_UNITS[m.group(3)] for m in _WRK_LATENCY.finditer(output)}
+    result.p50_ms, result.p99_ms = cuts.get("50", 0.0), cuts.get("99", 0.0)
+    non_2xx = _WRK_NON_2XX.search(output)
+    sockets = _WRK_SOCKET.search(output)
+    result.errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in sockets.groups()) if sockets else 0
+    )
+    if non_2xx:  # wrk counts them among the requests (and their latencies)
+        result.requests -= int(non_2xx.group(1))
     return result
+
+
+def run_wrk(name: str, base: str, call: HttpCall, args: argparse.Namespace, *, concurrency: int) -> Result:
+    """wrk on loopback for `duration` (whole seconds) with `concurrency` connections."""
+    assert base.startswith("http://127.0.0.1:"), "loopback only"
+    seconds = max(1, math.ceil(args.duration))
+    threads = min(args.wrk_threads, concurrency)
+    lines = [f'wrk.method = "{call.method}"']
+    if call.body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = {_lua_string(call.body)}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="hraniteli-wrk-", encoding="utf-8") as script:
+        script.write("\n".join(lines) + "\n")
+        script.flush()
+        command = [
+            args.wrk,
+            "--latency",
+            "-t",
+            str(threads),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "60s",
+            "-s",
+            script.name,
+            base + call.path,
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 90, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"wrk failed for {name}: {completed.stderr or completed.stdout}")
+    result = parse_wrk(name, completed.stdout)
+    if result.errors:
+        print(f"  ! {name}: wrk reported {result.errors} errors / non-2xx responses", file=sys.stderr)
+    report_progress(result)
+    return result
+
+
+async def measure_http(
+    name: str,
+    client: httpx.AsyncClient,
+    call: HttpCall,
+    args: argparse.Namespace,
+    *,
+    concurrency: int | None = None,
+    warmup: int = 3,
+) -> Result:
+    """Warm up through httpx (connections, pools, the render cache), then load with wrk when
+    it is available, else with httpx at `concurrency` connections."""
+    connections = concurrency or args.concurrency
+    for _ in range(warmup):
+        await call.send(client)
+    if args.wrk:
+        return await asyncio.to_thread(
+            run_wrk, name, str(client.base_url).rstrip("/"), call, args, concurrency=connections
+        )
+
+    async def send() -> None:
+        await call.send(client)
+
+    return await drive(name, send, args, concurrency=connections)
 
 
 def _free_port() -> int:
@@ -342,7 +509,8 @@ def _hraniteli_command() -> list[str]:
 
 @contextmanager
 def server(url: str, *, cache_size: int) -> Iterator[str]:
-    """`hraniteli serve --no-migrate` on a free loopback port; yields its base URL."""
+    """`hraniteli serve --no-migrate` on a free loopback port, without the background worker;
+    yields its base URL."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("HRANITELI_")}
     env.update(
@@ -350,6 +518,9 @@ def server(url: str, *, cache_size: int) -> Iterator[str]:
         HRANITELI_HOST="127.0.0.1",
         HRANITELI_LOG_LEVEL="warning",
         HRANITELI_SCHEDULE_CACHE_SIZE=str(cache_size),
+        # the lifecycle worker (in `serve` by default on SQLite) would rewrite the seeded
+        # profiles (sessions provided) and write to the database during the measurement
+        HRANITELI_WORKER_IN_PROCESS="false",
     )
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
@@ -396,42 +567,27 @@ async def bench_server(
         "endDate": seeded.last_day.isoformat(),
         "userTimeOffsetMsk": 0,
     }
-    one = seeded.names[0]
+    healthz = HttpCall("GET", "/healthz")
+    aggregated_all = HttpCall("POST", "/webhook/get-aggregated-all", orjson.dumps(body))
+    aggregated_one = HttpCall(
+        "GET",
+        with_query("/webhook/get-aggregated-schedule-by-psychologist", {"utm_psy": seeded.names[0]}),
+    )
+    scenarios: list[tuple[str, HttpCall, str | None]] = []
+    if with_healthz:
+        scenarios.append(("GET /healthz", healthz, None))
+    scenarios += [
+        (f"aggregated-all ({label})", aggregated_all, "raw driver: all"),
+        (f"aggregated-one ({label})", aggregated_one, "raw driver: one"),
+    ]
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     results = []
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-
-        async def healthz() -> None:
-            (await client.get("/healthz")).raise_for_status()
-
-        async def aggregated_all() -> None:
-            (await client.post("/webhook/get-aggregated-all", json=body)).raise_for_status()
-
-        async def aggregated_one() -> None:
-            response = await client.get(
-                "/webhook/get-aggregated-schedule-by-psychologist", params={"utm_psy": one}
-            )
-            response.raise_for_status()
-
-        scenarios: list[tuple[str, Callable[[], Awaitable[None]], str | None]] = []
-        if with_healthz:
-            scenarios.append(("GET /healthz", healthz, None))
-        scenarios += [
-            (f"aggregated-all ({label})", aggregated_all, "raw driver: all"),
-            (f"aggregated-one ({label})", aggregated_one, "raw driver: one"),
-        ]
         for name, call, baseline in scenarios:
-            for _ in range(3):  # warm up: connections, pools, the render cache
-                await call()
-            result = await drive(name, call, args)
+            result = await measure_http(name, client, call, args)
             result.baseline = baseline
             if baseline is not None:
-                if call is aggregated_all:
-                    response = await client.post("/webhook/get-aggregated-all", json=body)
-                else:
-                    response = await client.get(
-                        "/webhook/get-aggregated-schedule-by-psychologist", params={"utm_psy": one}
-                    )
+                response = await call.send(client)
                 result.response_bytes = len(response.content)
                 result.rows = count_slots(response.content)
             results.append(result)
@@ -583,7 +739,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(
         f"hraniteli schedule endpoints — {dialect}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, ~{args.duration:g} s per scenario"
+        f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, ~{args.duration:g} s per scenario, "
+        f"load: {load_label(args)}"
     )
     print(
         f"data: {len(seeded.names)} psychologists × {args.weeks} weeks (Sundays skipped) × "
@@ -613,12 +770,22 @@ def run(args: argparse.Namespace) -> int:
             "window": [seeded.first_day.isoformat(), seeded.last_day.isoformat()],
             "concurrency": args.concurrency,
             "duration": args.duration,
+            "load": load_label(args),
         }
         out.write_bytes(
             orjson.dumps({"meta": meta, "results": [asdict(r) for r in results]}, option=orjson.OPT_INDENT_2)
         )
         print(f"wrote {out.relative_to(ROOT)}")
     return 1 if mismatched or errors else 0
+
+
+def load_label(args: argparse.Namespace, *concurrencies: int) -> str:
+    if args.wrk:
+        runs = " / ".join(
+            f"-t {min(args.wrk_threads, c)} -c {c}" for c in (concurrencies or (args.concurrency,))
+        )
+        return f"wrk --latency {runs} -d {max(1, math.ceil(args.duration))}s"
+    return "httpx (in-process)"
 
 
 def main() -> None:

@@ -3,11 +3,14 @@ auto-cancel. Runs inside the worker's transaction, so an event and its messages 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.bookings import service as bookings
@@ -22,13 +25,14 @@ from hraniteli.models import (
     Booking,
     BookingStatus,
     Client,
+    OutboxMessage,
+    OutboxState,
     Psychologist,
     Slot,
     SlotState,
     TimelineEvent,
     WorkState,
 )
-from hraniteli.notifications import service as outbox
 from hraniteli.notifications.service import ADMIN, CLIENT, PSYCHOLOGIST, Button
 
 
@@ -85,18 +89,58 @@ def when(instant: datetime, tz: tzinfo) -> str:
     return f"{DAY_NAMES[local.weekday()]}, {local:%d.%m} в {local:%H:%M} ({label})"
 
 
-async def load_party(session: AsyncSession, booking_id: object) -> Party | None:
-    booking = await session.get(Booking, booking_id)
-    if booking is None:
-        return None
-    psychologist = await session.get(Psychologist, booking.psychologist_id)
-    assert psychologist is not None
-    client = await session.get(Client, booking.client_id) if booking.client_id else None
-    application = None
-    if booking.application_ref:
-        query = select(Application).where(Application.number == booking.application_ref)
-        application = (await session.execute(query)).scalar_one_or_none()
-    return Party(booking, psychologist, client, application)
+async def load_parties(session: AsyncSession, booking_ids: list[uuid.UUID]) -> dict[uuid.UUID, Party]:
+    """The bookings of a batch with their psychologist, client and application: four queries."""
+    if not booking_ids:
+        return {}
+    found = list((await session.execute(select(Booking).where(Booking.id.in_(booking_ids)))).scalars())
+    psychologist_ids = {b.psychologist_id for b in found}
+    client_ids = {b.client_id for b in found if b.client_id}
+    numbers = {b.application_ref for b in found if b.application_ref}
+    psychologists = {
+        p.id: p
+        for p in (
+            await session.execute(select(Psychologist).where(Psychologist.id.in_(psychologist_ids)))
+        ).scalars()
+    }
+    clients = (
+        {c.id: c for c in (await session.execute(select(Client).where(Client.id.in_(client_ids)))).scalars()}
+        if client_ids
+        else {}
+    )
+    applications = (
+        {
+            a.number: a
+            for a in (
+                await session.execute(select(Application).where(Application.number.in_(numbers)))
+            ).scalars()
+        }
+        if numbers
+        else {}
+    )
+    return {
+        b.id: Party(
+            b,
+            psychologists[b.psychologist_id],
+            clients.get(b.client_id) if b.client_id else None,
+            applications.get(b.application_ref) if b.application_ref else None,
+        )
+        for b in found
+    }
+
+
+async def first_requests_sent(
+    session: AsyncSession, booking_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each booking's first confirmation request went out (absent: not yet)."""
+    if not booking_ids:
+        return {}
+    query = select(TimelineEvent.booking_id, TimelineEvent.done_at).where(
+        TimelineEvent.booking_id.in_(booking_ids),
+        TimelineEvent.kind == EventKind.CONFIRM_REQUEST,
+        TimelineEvent.state == WorkState.DONE,
+    )
+    return {row[0]: row[1] for row in (await session.execute(query)).all() if row[1] is not None}
 
 
 def _client_chat(party: Party) -> str | None:
@@ -107,51 +151,63 @@ def _key(event: TimelineEvent, who: str) -> str:
     return f"booking:{event.booking_id}:{event.kind}:{who}"
 
 
-async def _to_client(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class Outgoing:
+    """A message an event wants sent; the worker writes a batch's messages in one statement."""
+
+    dedupe_key: str
+    recipient_kind: str
+    recipient_ref: str | None
+    chat_id: str | None
+    text: str
+    buttons: list[list[Button]] | None = None
+
+
+@dataclass
+class Outcome:
+    did: bool
+    result: str
+    messages: list[Outgoing] = field(default_factory=list)
+
+
+def _to_client(
+    out: list[Outgoing],
     party: Party,
     event: TimelineEvent,
     text: str,
     now: datetime,
     buttons: list[list[Button]] | None = None,
 ) -> None:
-    await outbox.enqueue(
-        session,
-        dedupe_key=_key(event, CLIENT),
-        recipient_kind=CLIENT,
-        recipient_ref=str(party.client.id) if party.client else None,
-        chat_id=_client_chat(party),
-        text=text,
-        buttons=buttons,
-        now=now,
+    out.append(
+        Outgoing(
+            _key(event, CLIENT),
+            CLIENT,
+            str(party.client.id) if party.client else None,
+            _client_chat(party),
+            text,
+            buttons,
+        )
     )
 
 
-async def _to_psychologist(
-    session: AsyncSession, party: Party, event: TimelineEvent, text: str, now: datetime
+def _to_psychologist(
+    out: list[Outgoing], party: Party, event: TimelineEvent, text: str, now: datetime
 ) -> None:
-    await outbox.enqueue(
-        session,
-        dedupe_key=_key(event, PSYCHOLOGIST),
-        recipient_kind=PSYCHOLOGIST,
-        recipient_ref=str(party.psychologist.id),
-        chat_id=party.psychologist.telegram_id,
-        text=text,
-        now=now,
+    out.append(
+        Outgoing(
+            _key(event, PSYCHOLOGIST),
+            PSYCHOLOGIST,
+            str(party.psychologist.id),
+            party.psychologist.telegram_id,
+            text,
+        )
     )
 
 
-async def _to_admin(
-    session: AsyncSession, settings: LifecycleSettings, event: TimelineEvent, text: str, now: datetime
+def _to_admin(
+    out: list[Outgoing], settings: LifecycleSettings, event: TimelineEvent, text: str, now: datetime
 ) -> None:
-    await outbox.enqueue(
-        session,
-        dedupe_key=_key(event, ADMIN),
-        recipient_kind=ADMIN,
-        chat_id=settings.admin_chat_id,
-        text=text,
-        now=now,
-    )
+    out.append(Outgoing(_key(event, ADMIN), ADMIN, None, settings.admin_chat_id, text))
 
 
 def confirmation_buttons(booking: Booking) -> list[list[Button]]:
@@ -165,12 +221,19 @@ def confirmation_buttons(booking: Booking) -> list[list[Button]]:
 
 
 async def run_event(
-    session: AsyncSession, *, event: TimelineEvent, now: datetime, settings: LifecycleSettings
-) -> tuple[bool, str]:
-    """Do what the event says; returns (did something, a short result for the timeline)."""
-    party = await load_party(session, event.booking_id)
+    session: AsyncSession,
+    *,
+    event: TimelineEvent,
+    now: datetime,
+    settings: LifecycleSettings,
+    party: Party | None,
+    asked_at: datetime | None,
+) -> Outcome:
+    """What the event does: the messages to send (written by the caller) and, for the
+    auto-cancel, the cancellation itself. `asked_at`: when the first confirmation request went out."""
+    out: list[Outgoing] = []
     if party is None:
-        return False, "бронь удалена"
+        return Outcome(False, "бронь удалена")
     booking = party.booking
     kind = EventKind(event.kind)
     if not is_needed(
@@ -180,26 +243,25 @@ async def run_event(
         is_past=booking.end_at <= now
         and booking.status not in (BookingStatus.CANCELLED, BookingStatus.MISSED),
     ):
-        return False, "уже не нужно"
+        return Outcome(False, "уже не нужно")
     name = party.application.client_name if party.application and party.application.client_name else ""
     hello = f"Здравствуйте{', ' + name if name else ''}!"
     client_time = when(booking.start_at, party.client_zone())
     psy_time = when(booking.start_at, party.psychologist_zone())
     psychologist = party.psychologist.name
 
-    asked_at = await _first_request_sent_at(session, booking)
     if kind == EventKind.CONFIRM_REPEAT and asked_at is not None and now - asked_at < REPEAT_GAP:
-        return False, "первый запрос ушёл только что (работник опоздал): повтор не нужен"
+        return Outcome(False, "первый запрос ушёл только что (работник опоздал): повтор не нужен", out)
     if kind == EventKind.AUTO_CANCEL and (asked_at is None or now - asked_at < settings.min_answer_window):
-        await _to_admin(
-            session,
+        _to_admin(
+            out,
             settings,
             event,
             f"Клиент не успел ответить на запрос подтверждения (заявка {party.number}, психолог "
             f"{psychologist}, {when(booking.start_at, MSK)}): сессию не отменяем, свяжитесь с клиентом.",
             now,
         )
-        return False, "клиент не успел ответить: не отменяем"
+        return Outcome(False, "клиент не успел ответить: не отменяем", out)
 
     if kind in (EventKind.CONFIRM_REQUEST, EventKind.CONFIRM_REPEAT):
         again = "Ещё раз напоминаем" if kind == EventKind.CONFIRM_REPEAT else "Напоминаем"
@@ -208,16 +270,16 @@ async def run_event(
             "Пожалуйста, подтвердите, что придёте. "
             "Если планы изменились, сессию можно перенести или отменить."
         )
-        await _to_client(session, party, event, text, now, confirmation_buttons(booking))
-        return True, "запрос подтверждения отправлен"
+        _to_client(out, party, event, text, now, confirmation_buttons(booking))
+        return Outcome(True, "запрос подтверждения отправлен", out)
 
     if kind == EventKind.ALERT_UNCONFIRMED:
         text = (
             f"Клиент не подтвердил сессию: заявка {party.number}, психолог {psychologist}, "
             f"{when(booking.start_at, MSK)}. Свяжитесь с клиентом."
         )
-        await _to_admin(session, settings, event, text, now)
-        return True, "администратор предупреждён"
+        _to_admin(out, settings, event, text, now)
+        return Outcome(True, "администратор предупреждён", out)
 
     if kind == EventKind.AUTO_CANCEL:
         await bookings.cancel_booking(
@@ -234,48 +296,48 @@ async def run_event(
             )
             party.application.status = ApplicationStatus.CANCELLED
             party.application.updated_at = now
-        await _to_client(
-            session,
+        _to_client(
+            out,
             party,
             event,
             f"{hello} Мы не получили подтверждения, поэтому сессия {client_time} отменена, а время "
             "освобождено. Если вы хотите записаться снова — напишите нам, мы поможем подобрать время.",
             now,
         )
-        await _to_psychologist(
-            session,
+        _to_psychologist(
+            out,
             party,
             event,
             f"Сессия {psy_time} отменена: клиент не подтвердил участие. Слот снова свободен.",
             now,
         )
-        await _to_admin(
-            session,
+        _to_admin(
+            out,
             settings,
             event,
             f"Автоотмена: заявка {party.number}, психолог {psychologist}, {when(booking.start_at, MSK)}.",
             now,
         )
-        return True, "сессия отменена, слот освобождён"
+        return Outcome(True, "сессия отменена, слот освобождён", out)
 
     if kind == EventKind.REMINDER:
         link = booking.meeting_link or "ссылку пришлём отдельно"
-        await _to_client(
-            session,
+        _to_client(
+            out,
             party,
             event,
             f"{hello} Скоро ваша сессия с психологом {psychologist} — {client_time}.\n"
             f"Ссылка на встречу: {link}\nКак подготовиться: {settings.preparation_tips_url}",
             now,
         )
-        await _to_psychologist(
-            session,
+        _to_psychologist(
+            out,
             party,
             event,
             f"Напоминание: сессия {psy_time}, заявка {party.number}.\nСсылка на встречу: {link}",
             now,
         )
-        return True, "напоминания отправлены"
+        return Outcome(True, "напоминания отправлены", out)
 
     if kind == EventKind.FEEDBACK:
         query = urlencode(
@@ -287,50 +349,41 @@ async def run_event(
                 "session_date": booking.start_at.astimezone(MSK).strftime("%d.%m.%Y %H:%M"),
             }
         )
-        await _to_client(
-            session,
+        _to_client(
+            out,
             party,
             event,
             f"{hello} Как прошла сессия с психологом {psychologist}? Нам очень важен ваш отзыв: "
             f"{settings.client_feedback_url}?{query}",
             now,
         )
-        await _to_psychologist(
-            session,
+        _to_psychologist(
+            out,
             party,
             event,
             "Пожалуйста, заполните короткую анкету о сессии: "
             f"{settings.psychologist_feedback_url}?{urlencode({'psychologist_name': psychologist})}",
             now,
         )
-        return True, "запросы отзывов отправлены"
+        return Outcome(True, "запросы отзывов отправлены", out)
 
     # the two offers of another session
     free = await _next_free_slots(session, party.psychologist.id, now, settings.offer_slots)
     if not free:
-        return False, "у психолога нет свободных окон"
+        return Outcome(False, "у психолога нет свободных окон", out)
     times = "\n".join(f"• {when(start, party.client_zone())}" for start in free)
-    await _to_client(
-        session,
+    _to_client(
+        out,
         party,
         event,
         f"{hello} Хотите продолжить работу с психологом {psychologist}? Ближайшие свободные окна:\n{times}",
         now,
         [[Button("Записаться", data=f"rebook:{booking.id}")]],
     )
-    return True, "предложено записаться снова"
+    return Outcome(True, "предложено записаться снова", out)
 
 
 REPEAT_GAP = timedelta(hours=1)
-
-
-async def _first_request_sent_at(session: AsyncSession, booking: Booking) -> datetime | None:
-    query = select(TimelineEvent.done_at).where(
-        TimelineEvent.booking_id == booking.id,
-        TimelineEvent.kind == EventKind.CONFIRM_REQUEST,
-        TimelineEvent.state == WorkState.DONE,
-    )
-    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def _next_free_slots(
@@ -347,3 +400,34 @@ async def _next_free_slots(
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+SIDE_EFFECT_KINDS = frozenset({EventKind.AUTO_CANCEL})
+"""Events that change bookings; the worker runs them in their own savepoint."""
+
+
+async def write_messages(session: AsyncSession, messages: list[Outgoing], now: datetime) -> int:
+    """All of a batch's messages in one INSERT; a dedupe key already there is skipped."""
+    if not messages:
+        return 0
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "dedupe_key": m.dedupe_key[:300],
+            "recipient_kind": m.recipient_kind,
+            "recipient_ref": m.recipient_ref,
+            "chat_id": m.chat_id,
+            "text": m.text,
+            "buttons": [[b.as_dict() for b in row] for row in m.buttons] if m.buttons else None,
+            "state": OutboxState.PENDING if m.chat_id else OutboxState.NO_CHAT,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]

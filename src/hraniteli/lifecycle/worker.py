@@ -23,10 +23,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.db import Database
-from hraniteli.lifecycle.actions import LifecycleSettings, run_event
+from hraniteli.lifecycle.actions import (
+    SIDE_EFFECT_KINDS,
+    LifecycleSettings,
+    Outcome,
+    Outgoing,
+    Party,
+    first_requests_sent,
+    load_parties,
+    run_event,
+    write_messages,
+)
 from hraniteli.lifecycle.jobs import JOBS, JOBS_BY_NAME, Job
 from hraniteli.lifecycle.meetings import MeetingWork
-from hraniteli.lifecycle.rules import MEETING_KINDS
+from hraniteli.lifecycle.rules import MEETING_KINDS, EventKind
 from hraniteli.models import JobRun, TimelineEvent, WorkState
 
 log = logging.getLogger("hraniteli.worker")
@@ -136,23 +146,43 @@ class Worker:
                 .with_for_update(skip_locked=True)
             )
             events = list((await session.execute(query)).scalars())
+            booking_ids = list({event.booking_id for event in events})
+            parties = await load_parties(session, booking_ids)
+            asked = await first_requests_sent(session, booking_ids)
+            messages: list[Outgoing] = []
             for event in events:
-                await self._run_event(session, event, now, report)
+                outcome = await self._run_event(
+                    session, event, now, report, parties.get(event.booking_id), asked.get(event.booking_id)
+                )
+                if outcome is not None:
+                    messages.extend(outcome.messages)
+                    if event.kind == EventKind.CONFIRM_REQUEST and outcome.did:
+                        asked[event.booking_id] = now
+            await write_messages(session, messages, now)
+            await session.flush()
         return len(events) == self.batch_size
 
     async def _run_event(
-        self, session: AsyncSession, event: TimelineEvent, now: datetime, report: WorkReport
-    ) -> None:
+        self,
+        session: AsyncSession,
+        event: TimelineEvent,
+        now: datetime,
+        report: WorkReport,
+        party: Party | None,
+        asked_at: datetime | None,
+    ) -> Outcome | None:
+        """One event; those that change bookings run in a savepoint so a failure undoes only them."""
         event_id, kind = event.id, event.kind
         try:
-            async with session.begin_nested():
-                did, result = await run_event(session, event=event, now=now, settings=self.settings)
-                event.state = WorkState.DONE if did else WorkState.SKIPPED
-                event.result = result
-                event.attempts += 1
-                event.updated_at = now
-                event.done_at = now
-                await session.flush()
+            if kind in SIDE_EFFECT_KINDS:
+                async with session.begin_nested():
+                    outcome = await run_event(
+                        session, event=event, now=now, settings=self.settings, party=party, asked_at=asked_at
+                    )
+            else:
+                outcome = await run_event(
+                    session, event=event, now=now, settings=self.settings, party=party, asked_at=asked_at
+                )
         except Exception as exc:
             log.warning("timeline event %s (%s) failed: %s", event_id, kind, type(exc).__name__)
             failed = await session.get(TimelineEvent, event_id, populate_existing=True)
@@ -167,14 +197,19 @@ class Worker:
             else:
                 failed.due_at = now + backoff(failed.attempts)
                 report.events_retried += 1
-            await session.flush()
-            return
-        if event.state == WorkState.DONE:
+            return None
+        event.state = WorkState.DONE if outcome.did else WorkState.SKIPPED
+        event.result = outcome.result
+        event.attempts += 1
+        event.updated_at = now
+        event.done_at = now
+        if outcome.did:
             report.events_done += 1
-            if kind == "auto_cancel":
+            if kind == EventKind.AUTO_CANCEL:
                 report.cancelled_bookings.append(str(event.booking_id))
         else:
             report.events_skipped += 1
+        return outcome
 
     async def _job_batch(self, now: datetime, report: WorkReport) -> bool:
         async with self.database.unit_of_work() as session:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.applications.forms import ParsedForm
 from hraniteli.kit.moscow import MSK
-from hraniteli.matching.rules import ClientProfile, PsychologistProfile, Verdict, judge, rank
+from hraniteli.matching.rules import (
+    ClientProfile,
+    PsychologistProfile,
+    Verdict,
+    failed_filters,
+    judge,
+    rank,
+)
 from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, Psychologist, Slot, SlotState
 from hraniteli.models.enums import ApplicationKind, ClientSexAccepted, PsychologistGroup
 
@@ -45,22 +54,62 @@ async def booked_until_month_end(
 
 
 async def free_slot_counts(
-    session: AsyncSession, *, start_at: datetime, end_at: datetime
+    session: AsyncSession,
+    *,
+    start_at: datetime,
+    end_at: datetime,
+    psychologist_ids: Sequence[uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, int]:
     query = (
         select(Slot.psychologist_id, func.count(Slot.id))
         .where(Slot.state == SlotState.FREE, Slot.start_at >= start_at, Slot.start_at < end_at)
         .group_by(Slot.psychologist_id)
     )
+    if psychologist_ids is not None:
+        query = query.where(Slot.psychologist_id.in_(list(psychologist_ids)))
     return {row[0]: row[1] for row in (await session.execute(query)).all()}
 
 
-def quota_left(psychologist: Psychologist, booked: int) -> int:
+def quota_left(psychologist: Psychologist | ProfileRow, booked: int) -> int:
     """`debt − number_of_clients_provided − sessions booked from today to month end`."""
-    return psychologist.debt - psychologist.sessions_provided - booked
+    debt: int = psychologist.debt
+    provided: int = psychologist.sessions_provided
+    return debt - provided - booked
 
 
-def profile_of(psychologist: Psychologist, *, booked: int, free_slots: int) -> PsychologistProfile:
+PROFILE_COLUMNS = (
+    Psychologist.id,
+    Psychologist.name,
+    Psychologist.sex,
+    Psychologist.client_sex,
+    Psychologist.min_client_age,
+    Psychologist.max_client_age,
+    Psychologist.skills,
+    Psychologist.queries,
+    Psychologist.group,
+    Psychologist.is_active,
+    Psychologist.allow_assignment,
+    Psychologist.is_help_hand,
+    Psychologist.help_hand_min_price,
+    Psychologist.is_first_free,
+    Psychologist.does_diagnostics,
+    Psychologist.min_price,
+    Psychologist.main_modal,
+    Psychologist.additional_modals,
+    Psychologist.is_married,
+    Psychologist.has_children,
+    Psychologist.debt,
+    Psychologist.sessions_provided,
+)
+"""What `profile_of` reads: a matching request selects these columns, not whole ORM objects."""
+
+ProfileRow = Row[*tuple[Any, ...]]
+
+
+def profile_of(
+    psychologist: Psychologist | ProfileRow, *, booked: int, free_slots: int
+) -> PsychologistProfile:
+    """The rules' view of a psychologist (an ORM object, or a row of PROFILE_COLUMNS)."""
     return PsychologistProfile(
         id=psychologist.id,
         name=psychologist.name,
@@ -87,16 +136,21 @@ def profile_of(psychologist: Psychologist, *, booked: int, free_slots: int) -> P
     )
 
 
+async def _profile_rows(session: AsyncSession, names: Sequence[str] | None) -> Sequence[ProfileRow]:
+    """Active psychologists (optionally only `names`) as rows of PROFILE_COLUMNS."""
+    query = select(*PROFILE_COLUMNS).where(Psychologist.is_active.is_(True))
+    if names is not None:
+        query = query.where(Psychologist.name.in_(list(names)))
+    return (await session.execute(query)).all()
+
+
 async def psychologist_profiles(
     session: AsyncSession, *, now: datetime, window_days: int, names: Sequence[str] | None = None
 ) -> list[PsychologistProfile]:
-    query = select(Psychologist).where(Psychologist.is_active.is_(True))
-    if names is not None:
-        query = query.where(Psychologist.name.in_(list(names)))
-    psychologists = list((await session.execute(query)).scalars())
+    rows = await _profile_rows(session, names)
     booked = await booked_until_month_end(session, now=now)
     free = await free_slot_counts(session, start_at=now, end_at=now + timedelta(days=window_days))
-    return [profile_of(p, booked=booked.get(p.id, 0), free_slots=free.get(p.id, 0)) for p in psychologists]
+    return [profile_of(r, booked=booked.get(r.id, 0), free_slots=free.get(r.id, 0)) for r in rows]
 
 
 def client_profile(form: ParsedForm, kind: ApplicationKind) -> ClientProfile:
@@ -124,8 +178,26 @@ async def match(
     only: Sequence[str] | None = None,
     check_quota: bool = True,
 ) -> list[Verdict]:
-    """Eligible psychologists for the client, best first (restricted to `only` names if given)."""
-    profiles = await psychologist_profiles(session, now=now, window_days=window_days, names=only)
+    """Eligible psychologists for the client, best first (restricted to `only` names if given).
+
+    The hard filters never look at free slots (only the score does): the slots are counted for
+    the psychologists who pass them, not for everyone."""
+    rows = await _profile_rows(session, only)
+    booked = await booked_until_month_end(session, now=now)
+    passing = [
+        profile
+        for profile in (profile_of(row, booked=booked.get(row.id, 0), free_slots=0) for row in rows)
+        if not failed_filters(client, profile, check_quota=check_quota)
+    ]
+    if not passing:
+        return []
+    free = await free_slot_counts(
+        session,
+        start_at=now,
+        end_at=now + timedelta(days=window_days),
+        psychologist_ids=[profile.id for profile in passing],
+    )
+    profiles = [replace(profile, free_slots=free.get(profile.id, 0)) for profile in passing]
     return rank(client, profiles, check_quota=check_quota)
 
 
