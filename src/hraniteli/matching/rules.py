@@ -23,6 +23,7 @@ Score — orders the candidates that pass:
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,7 @@ SKILL_CHILD_ABUSE = "Сексуальное насилие в детстве"
 SKILL_FEMININITY = "Раскрытие женственности и сексуальности"
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize(label: str) -> str:
     """Compare labels without case, parentheticals, punctuation runs or extra spaces."""
     text = re.sub(r"\([^)]*\)", " ", label.lower()).replace("ё", "е")
@@ -132,6 +134,16 @@ class Verdict:
     failed: tuple[str, ...] = field(default=())
 
 
+@functools.lru_cache(maxsize=1024)
+def _required_skills(client: ClientProfile) -> tuple[str, ...]:
+    return tuple(required_skills(client))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(labels: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalize(label) for label in labels)
+
+
 def required_skills(client: ClientProfile) -> list[str]:
     """The skills a psychologist needs for what the client reported (order kept, no repeats)."""
     labels: list[str] = [*client.client_states, *client.traumatic_events, *client.diagnoses]
@@ -198,8 +210,8 @@ def failed_filters(
         client.wanted_psychologist_sex
     ):
         failed.append("клиент просил психолога другого пола")
-    skills = {normalize(skill) for skill in psychologist.skills}
-    missing = [skill for skill in required_skills(client) if normalize(skill) not in skills]
+    skills = _normalized(psychologist.skills)
+    missing = [skill for skill in _required_skills(client) if normalize(skill) not in skills]
     if missing:
         failed.append("не работает с: " + "; ".join(missing))
     if not _price_fits(client, psychologist):
