@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from typing import Annotated
@@ -121,6 +122,9 @@ def worker(
     from hraniteli.migrate import upgrade
 
     settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if migrate_first:
         upgrade(settings.database_url)
 
@@ -135,7 +139,9 @@ def worker(
         finally:
             await database.dispose()
 
-    typer.echo("Hraniteli worker: running due timeline events and periodic jobs (Ctrl+C stops)")
+    typer.echo(
+        "Hraniteli worker: timeline events, periodic jobs, meeting links, Telegram delivery (Ctrl+C stops)"
+    )
     asyncio.run(run())
 
 

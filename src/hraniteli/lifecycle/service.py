@@ -1,5 +1,5 @@
-"""Running the lifecycle: the worker loop (and, once configured, the Telegram sender) as
-background tasks of `hraniteli serve` or of `hraniteli worker`."""
+"""Running the lifecycle: the worker loop and the Telegram sender as background tasks of
+`hraniteli serve` or of `hraniteli worker`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hraniteli.db import Database
 from hraniteli.lifecycle.actions import LifecycleSettings
 from hraniteli.lifecycle.meetings import MeetingWork
 from hraniteli.lifecycle.worker import Worker
+from hraniteli.notifications.sender import TelegramSender
 
 log = logging.getLogger("hraniteli.lifecycle")
 
@@ -30,6 +31,7 @@ class BackgroundWork:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     http: httpx.AsyncClient | None = None
+    sender: TelegramSender | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database, *, clock: Clock) -> BackgroundWork:
@@ -40,7 +42,13 @@ class BackgroundWork:
             batch_size=settings.worker_batch_size,
             meetings=MeetingWork(database, MeetingProviders.from_settings(settings, http)),
         )
-        return cls(worker=worker, clock=clock, poll_seconds=settings.worker_poll_seconds, http=http)
+        return cls(
+            worker=worker,
+            clock=clock,
+            poll_seconds=settings.worker_poll_seconds,
+            http=http,
+            sender=TelegramSender.from_settings(settings, database, clock=clock),
+        )
 
     def start(self) -> None:
         self.tasks.append(
@@ -49,6 +57,8 @@ class BackgroundWork:
                 name="hraniteli-worker",
             )
         )
+        if self.sender is not None:
+            self.tasks.append(asyncio.create_task(self.sender.run(self.stop_event), name="hraniteli-sender"))
 
     async def stop(self) -> None:
         self.stop_event.set()
@@ -57,6 +67,8 @@ class BackgroundWork:
                 await asyncio.wait_for(task, timeout=10)
         if self.http is not None:
             await self.http.aclose()
+        if self.sender is not None:
+            await self.sender.close()
 
     async def run_until_stopped(self) -> None:
         self.start()

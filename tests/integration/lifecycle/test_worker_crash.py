@@ -50,7 +50,7 @@ async def test_a_worker_killed_mid_run_and_restarted_runs_every_event_exactly_on
     await book_due(database, due)
     total = due.due_rows
 
-    with workers(database_url, 1, batch_size=25) as (first,):
+    with workers(database_url, 1, batch_size=5) as (first,):
         wait_until_ready([first])
         await _wait_for_done(database, due, at_least=total // 5, within=DEADLINE)
         first.process.kill()  # SIGKILL: no cleanup, a batch is in flight

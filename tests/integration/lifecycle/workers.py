@@ -37,16 +37,8 @@ OPEN_EVERY_DAY = SchedulePolicy(closed_weekdays=())
 
 # `python -m hraniteli worker` exactly, with INFO logging switched on, so each process's
 # "worker tick: WorkReport(...)" lines tell what it did (the CLI configures no logging itself).
-WORKER_COMMAND = [
-    sys.executable,
-    "-c",
-    "import logging, sys\n"
-    "logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n"
-    "sys.argv = ['hraniteli', 'worker']\n"
-    "from hraniteli.cli import main\n"
-    "main()\n",
-]
-READY = "Hraniteli worker: running"
+WORKER_COMMAND = [sys.executable, "-m", "hraniteli", "worker"]
+READY = "Hraniteli worker:"
 REPORT = re.compile(
     r"worker tick: WorkReport\(events_done=(\d+), events_skipped=(\d+), events_retried=(\d+), "
     r"events_failed=(\d+), jobs_run=(\d+)"
@@ -229,6 +221,7 @@ def start_worker(database_url: str, *, batch_size: int, directory: Path) -> Work
         "HRANITELI_WORKER_BATCH_SIZE": str(batch_size),
         "HRANITELI_DATABASE_POOL_SIZE": "2",
         "HRANITELI_TELEGRAM_ADMIN_CHAT_ID": ADMIN_CHAT,
+        "HRANITELI_LOG_LEVEL": "info",
     }
     for name in ("HRANITELI_TELEGRAM_BOT_TOKEN", "HRANITELI_WORKER_IN_PROCESS"):
         env.pop(name, None)
