@@ -113,12 +113,22 @@ class _Pacer:
         self._next_send = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[str, float] = {}
+        # Telegram counts arrivals in a sliding second: steady pacing alone lets network jitter
+        # squeeze rate + 1 arrivals into one. A send also waits a second from the answer to the
+        # send `rate` sends before it (answers are after arrivals, as for the chat interval).
+        self._window_sends = int(rate_per_second) if rate_per_second >= 1 else 0
+        self._answers: deque[float] = deque(maxlen=self._window_sends or 1)
 
     def _now(self) -> float:
         return self._clock().timestamp()
 
     def ready_at(self, chat_id: str) -> float:
-        return max(self._next_send, self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        window_free = (
+            self._answers[0] + 1.0
+            if self._window_sends and len(self._answers) == self._window_sends
+            else 0.0
+        )
+        return max(self._next_send, self._paused_until, self._chat_ready.get(chat_id, 0.0), window_free)
 
     async def wait_turn(self, chat_id: str) -> None:
         # Re-check after every sleep: a sleep may end early, or a pause may have started meanwhile.
@@ -131,6 +141,7 @@ class _Pacer:
         """Counted from the answer: the next message to this chat reaches Telegram after the interval."""
         now = self._now()
         self._chat_ready[chat_id] = now + self._chat_interval
+        self._answers.append(now)
         if len(self._chat_ready) > 10_000:
             self._chat_ready = {chat: at for chat, at in self._chat_ready.items() if at > now}
 

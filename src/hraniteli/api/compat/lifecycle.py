@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from hraniteli.api.compat.bookings import slot_from_row
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, context
+from hraniteli.applications import telegram
 from hraniteli.bookings import service as bookings
 from hraniteli.conferencing.service import MeetingProviders
 from hraniteli.errors import InvalidInput, NotFound
@@ -450,3 +451,38 @@ async def send_slot_change_notifications(request: Request) -> Response:
 
 
 __all__ = ["router", "timedelta"]
+
+
+@webhook(router, "client-registration", ["POST"])
+async def client_registration(request: Request) -> Response:
+    """Seed 002/003: the client wrote to the bot (`{user_id}`)."""
+    ctx = context(request)
+    _admin(ctx, request)
+    payload = await read_body(request)
+    async with ctx.unit_of_work() as session:
+        client = await telegram.register_client(
+            session,
+            telegram_id=payload.get("user_id"),
+            username=text(payload.get("username")) or None,
+            now=ctx.now(),
+        )
+        client_id = client.id
+    return json_response({"success": True, "client_id": str(client_id)})
+
+
+@webhook(router, "process-link", ["POST"])
+async def process_link(request: Request) -> Response:
+    """Seed 002: the client opened the bot from their application's link (`{user_id, ticket_id}`)."""
+    ctx = context(request)
+    _admin(ctx, request)
+    payload = await read_body(request)
+    async with ctx.unit_of_work() as session:
+        client = await telegram.link_chat(
+            session,
+            number=text(payload.get("ticket_id")),
+            telegram_id=payload.get("user_id"),
+            username=text(payload.get("username")) or None,
+            now=ctx.now(),
+        )
+        client_id = client.id
+    return json_response({"success": True, "client_id": str(client_id)})
