@@ -26,6 +26,7 @@ from hraniteli.api.v1 import applications as v1_applications
 from hraniteli.api.v1 import lifecycle as v1_lifecycle
 from hraniteli.api.v1 import psychologists as v1_psychologists
 from hraniteli.api.v1 import schedule as v1_schedule
+from hraniteli.bot import webhook as bot_webhook
 from hraniteli.clock import Clock, utc_now
 from hraniteli.config import Settings
 from hraniteli.db import Database
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         compat_matching,
         compat_lifecycle,
         cache_service,
+        bot_webhook,
     ):
         app.include_router(module.router)
     return app

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     """Least time between two messages to one chat (Telegram allows about 1/s)."""
     telegram_max_attempts: int = 8
     bot_username: str = "HraniLiveBot"
+    telegram_webhook_secret: SecretStr | None = None
+    """The bot's updates arrive at POST /telegram/webhook with this secret in the
+    X-Telegram-Bot-Api-Secret-Token header (set it with setWebhook). Unset: the route answers 404."""
+    rebooking_url: str = "https://psy.hrani.live/reassigment"
 
     # --- links in messages --------------------------------------------------------------------
     client_feedback_url: str = "https://psy.hrani.live/client-feedback-anketa"

@@ -74,6 +74,8 @@ class FakeTelegram:
     """Every sendMessage that arrived: (chat_id, time.monotonic(), HTTP status answered)."""
     violations: list[str] = field(default_factory=list)
     """Rate-limit violations seen (each was answered with 429)."""
+    callback_answers: list[str] = field(default_factory=list)
+    """Texts of answerCallbackQuery calls (the toast a user sees after pressing a button)."""
     _failures: list[_Failure] = field(default_factory=list)
     _rate_limit: _RateLimit | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +87,7 @@ class FakeTelegram:
             self.messages.clear()
             self.requests.clear()
             self.violations.clear()
+            self.callback_answers.clear()
             self._failures.clear()
             self._rate_limit = None
 
@@ -125,6 +128,7 @@ class FakeTelegram:
             routes=[
                 Route("/bot{token}/getMe", self._get_me, methods=["GET", "POST"]),
                 Route("/bot{token}/sendMessage", self._send_message, methods=["POST"]),
+                Route("/bot{token}/answerCallbackQuery", self._answer_callback, methods=["POST"]),
                 Route("/bot{token}/{method}", self._unknown_method, methods=["GET", "POST"]),
             ]
         )
@@ -133,6 +137,14 @@ class FakeTelegram:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
         return _ok({"id": BOT_ID, "is_bot": True, "first_name": "Hraniteli", "username": "HraniLiveBot"})
+
+    async def _answer_callback(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        params = await _params(request)
+        with self._lock:
+            self.callback_answers.append(str(params.get("text", "")))
+        return _ok(True)
 
     async def _unknown_method(self, request: Request) -> JSONResponse:
         return _error(404, "Not Found")

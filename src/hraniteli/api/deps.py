@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,16 @@ class AppContext:
     clock: Clock
     policy: SchedulePolicy
     render_cache: RenderCache = field(default_factory=RenderCache)
+    _dispatcher: Any = None
+
+    @property
+    def bot_dispatcher(self) -> Any:
+        """The aiogram dispatcher, built on the first update (handlers import the services)."""
+        if self._dispatcher is None:
+            from hraniteli.bot.webhook import dispatcher
+
+            self._dispatcher = dispatcher()
+        return self._dispatcher
 
     def now(self) -> datetime:
         return self.clock()

@@ -219,3 +219,26 @@ async def history_for_telegram(session: AsyncSession, *, telegram: str) -> list[
 async def client_chat(session: AsyncSession, booking: Booking) -> str | None:
     client = await session.get(Client, booking.client_id) if booking.client_id else None
     return client.telegram_id if client else None
+
+
+async def booking_of_chat(session: AsyncSession, *, booking_id: uuid.UUID, chat_id: str) -> Booking:
+    """The booking, if it belongs to the client of this Telegram chat (a button they pressed)."""
+    booking = await session.get(Booking, booking_id)
+    client = await session.get(Client, booking.client_id) if booking and booking.client_id else None
+    if booking is None or client is None or client.telegram_id != chat_id:
+        raise NotFound("this session is not yours or no longer exists")
+    return booking
+
+
+async def confirm_from_chat(
+    session: AsyncSession, *, booking_id: uuid.UUID, chat_id: str, now: datetime
+) -> Booking:
+    booking = await booking_of_chat(session, booking_id=booking_id, chat_id=chat_id)
+    return await bookings.confirm_booking(session, booking=booking, now=now)
+
+
+async def cancel_from_chat(
+    session: AsyncSession, *, booking_id: uuid.UUID, chat_id: str, now: datetime
+) -> Booking:
+    booking = await booking_of_chat(session, booking_id=booking_id, chat_id=chat_id)
+    return await bookings.cancel_booking(session, booking=booking, now=now, reason="клиент отменил в боте")
