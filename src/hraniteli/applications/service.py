@@ -424,3 +424,51 @@ async def details(session: AsyncSession, *, number: str) -> ApplicationDetails:
         await repository.list_candidates(session, application.id),
         await repository.list_history(session, application.id),
     )
+
+
+async def get_or_submit(
+    session: AsyncSession, *, number: str, form: ParsedForm | None, now: datetime, policy: IntakePolicy
+) -> Application:
+    """The application a bot-side call names; submitted from the call's data if it is new here."""
+    try:
+        return await get_by_number(session, number)
+    except NotFound:
+        if form is None:
+            raise
+    result = await submit(
+        session, form=form, kind=form.kind_for(ApplicationKind.MATCHING), now=now, policy=policy
+    )
+    return result.application
+
+
+async def rematch(
+    session: AsyncSession,
+    *,
+    application: Application,
+    names: list[str],
+    slots: list[str],
+    slot_ids: list[str],
+    now: datetime,
+    policy: IntakePolicy,
+) -> Booking | None:
+    """Automatch again with the times (and psychologists) an administrator or the bot names."""
+    if application.status == ApplicationStatus.BOOKED and application.booking_id:
+        raise Conflict("a session is already booked for this application")
+    if slots:
+        application.chosen_slots = slots
+    if slot_ids:
+        valid = []
+        for value in slot_ids:
+            try:
+                valid.append(str(uuid.UUID(value)))
+            except ValueError:
+                continue
+        application.chosen_slot_ids = valid
+    return await automatch(session, application=application, now=now, policy=policy, names=names or None)
+
+
+async def assigned_name(session: AsyncSession, booking: Booking | None) -> str | None:
+    if booking is None:
+        return None
+    psychologist = await session.get(Psychologist, booking.psychologist_id)
+    return psychologist.name if psychologist else None

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, context
@@ -491,8 +492,8 @@ def _ticket_info(payload: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-async def _application_for(ctx: AppContext, session: Any, payload: dict[str, Any]) -> Application:
-    """The application a bot-side call names, created from `ticket_info` if it is new here."""
+async def _application_for(ctx: AppContext, session: AsyncSession, payload: dict[str, Any]) -> Application:
+    """The application a bot-side call names (`ticket_id` or `ticket_info`), new ones submitted."""
     info = _ticket_info(payload)
     number = (
         text(payload.get("ticket_id"))
@@ -504,55 +505,29 @@ async def _application_for(ctx: AppContext, session: Any, payload: dict[str, Any
         raise InvalidInput(
             "name the application: `ticket_id` or `ticket_info.ticket_id`", details=[{"field": "ticket_id"}]
         )
-    try:
-        return await applications.get_by_number(session, number)
-    except NotFound:
-        if not info:
-            raise
-    client = obj(payload, "client_info")
-    form = parse_form({**client, **info, "ticket_id": number})
-    result = await applications.submit(
-        session,
-        form=form,
-        kind=form.kind_for(ApplicationKind.MATCHING),
-        now=ctx.now(),
-        policy=intake_policy(ctx),
+    form = parse_form({**obj(payload, "client_info"), **info, "ticket_id": number}) if info else None
+    return await applications.get_or_submit(
+        session, number=number, form=form, now=ctx.now(), policy=intake_policy(ctx)
     )
-    return result.application
 
 
 async def _automatch(
     ctx: AppContext,
-    session: Any,
+    session: AsyncSession,
     application: Application,
     names: list[str],
     slots: list[str],
     slot_ids: list[str],
 ) -> Booking | None:
-    if application.status == ApplicationStatus.BOOKED and application.booking_id:
-        raise Conflict("a session is already booked for this application")
-    if slots:
-        application.chosen_slots = slots
-    if slot_ids:
-        application.chosen_slot_ids = [s for s in slot_ids if _is_uuid(s)]
-    return await applications.automatch(
-        session, application=application, now=ctx.now(), policy=intake_policy(ctx), names=names or None
+    return await applications.rematch(
+        session,
+        application=application,
+        names=names,
+        slots=slots,
+        slot_ids=slot_ids,
+        now=ctx.now(),
+        policy=intake_policy(ctx),
     )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-async def _assigned(session: Any, booking: Booking | None) -> str | None:
-    if booking is None:
-        return None
-    psychologist = await session.get(Psychologist, booking.psychologist_id)
-    return psychologist.name if psychologist else None
 
 
 @webhook(router, "automatch", ["POST"])
@@ -574,7 +549,7 @@ async def automatch(request: Request) -> Response:
             "success": booking is not None,
             "ticket_id": application.number,
             "status": application.status,
-            "assigned_psychologist": await _assigned(session, booking),
+            "assigned_psychologist": await applications.assigned_name(session, booking),
             "slot_id": str(booking.slot_id) if booking else None,
             "reason": application.result_reason,
         }
@@ -596,7 +571,7 @@ async def auto_assign_psychologist(request: Request) -> Response:
             as_list(payload.get("slot_time"), ";"),
             [],
         )
-        assigned = await _assigned(session, booking)
+        assigned = await applications.assigned_name(session, booking)
         reason = application.result_reason or ""
     return json_response(
         {"success": booking is not None, "message": reason, "assigned_psychologist": assigned}
