@@ -31,6 +31,7 @@ bench: install
 	command -v wrk >/dev/null || ( [ "$$(id -u)" = 0 ] && apt-get update && apt-get install -y wrk ) || true
 	.venv/bin/python bench/schedule_endpoints.py
 	.venv/bin/python bench/matching.py
+	.venv/bin/python bench/delivery.py
 
 clean:
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

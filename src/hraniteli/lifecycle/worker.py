@@ -15,13 +15,10 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,11 +32,12 @@ from hraniteli.lifecycle.actions import (
     first_requests_sent,
     load_parties,
     run_event,
+    write_messages,
 )
 from hraniteli.lifecycle.jobs import JOBS, JOBS_BY_NAME, Job
 from hraniteli.lifecycle.meetings import MeetingWork
 from hraniteli.lifecycle.rules import MEETING_KINDS, EventKind
-from hraniteli.models import JobRun, OutboxMessage, OutboxState, TimelineEvent, WorkState
+from hraniteli.models import JobRun, TimelineEvent, WorkState
 
 log = logging.getLogger("hraniteli.worker")
 
@@ -68,39 +66,6 @@ class WorkReport:
         return (
             self.events_done + self.events_skipped + self.events_retried + self.events_failed + self.jobs_run
         )
-
-
-_OUTBOX = OutboxMessage.__table__
-
-
-def _outbox_insert(dialect: str) -> Insert:
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
-
-
-async def _write_messages(session: AsyncSession, messages: list[Outgoing], now: datetime) -> None:
-    """A batch's messages (`actions.write_messages`' rows: a dedupe key already there is skipped)
-    as one executemany of a statement compiled once: a multi-row VALUES of 200 messages is a new
-    statement of 2,200 bind parameters, compiled afresh for every batch (~60 % of a sweep)."""
-    if not messages:
-        return
-    rows: list[dict[str, Any]] = [
-        {
-            "id": uuid.uuid4(),
-            "dedupe_key": m.dedupe_key[:300],
-            "recipient_kind": m.recipient_kind,
-            "recipient_ref": m.recipient_ref,
-            "chat_id": m.chat_id,
-            "text": m.text,
-            "buttons": [[b.as_dict() for b in row] for row in m.buttons] if m.buttons else None,
-            "state": OutboxState.PENDING if m.chat_id else OutboxState.NO_CHAT,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for m in messages
-    ]
-    await session.execute(_outbox_insert(session.get_bind().dialect.name), rows)
 
 
 class Worker:
@@ -193,7 +158,7 @@ class Worker:
                     messages.extend(outcome.messages)
                     if event.kind == EventKind.CONFIRM_REQUEST and outcome.did:
                         asked[event.booking_id] = now
-            await _write_messages(session, messages, now)
+            await write_messages(session, messages, now)
             await session.flush()
         return len(events) == self.batch_size
 

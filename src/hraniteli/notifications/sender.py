@@ -124,9 +124,7 @@ class _Pacer:
 
     def ready_at(self, chat_id: str) -> float:
         window_free = (
-            self._answers[0] + 1.0
-            if self._window_sends and len(self._answers) == self._window_sends
-            else 0.0
+            self._answers[0] + 1.0 if self._window_sends and len(self._answers) == self._window_sends else 0.0
         )
         return max(self._next_send, self._paused_until, self._chat_ready.get(chat_id, 0.0), window_free)
 
