@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from hraniteli.config import Settings
     from hraniteli.db import Database
 
+CANDIDATES_PER_SLOT = 4
+"""Due rows looked at per batch place, to fill a batch with distinct chats."""
+
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -323,13 +326,23 @@ class TelegramSender:
                         select(OutboxMessage)
                         .where(self._due(now))
                         .order_by(OutboxMessage.created_at, OutboxMessage.id)
-                        .limit(self.batch_size)
+                        .limit(self.batch_size * CANDIDATES_PER_SLOT)
                         .with_for_update(skip_locked=True)
                     )
                 )
                 .scalars()
                 .all()
             )
+            # One message per chat per batch: a chat may take only 1 msg/s, so a batch holding
+            # several for one chat would stretch to seconds whatever the bot's allowance. The
+            # chat's next message (still due, not leased) goes in a later batch, in order.
+            chats: set[str | None] = set()
+            picked: list[OutboxMessage] = []
+            for row in rows:
+                if row.chat_id not in chats and len(picked) < self.batch_size:
+                    chats.add(row.chat_id)
+                    picked.append(row)
+            rows = picked
             if not rows:
                 return []
             await session.execute(
@@ -386,6 +399,24 @@ class TelegramSender:
                 await self._enqueue_blocked_alert(session, claimed)
         return True
 
+    async def _hold_chat(self, claimed: _Claimed, until: datetime) -> int:
+        """The chat's later messages not in this batch wait too, so none overtakes the retried one
+        (only unleased ones: a row another sender holds is left to it)."""
+        async with self.database.unit_of_work() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.chat_id == claimed.chat_id,
+                    OutboxMessage.state == OutboxState.PENDING,
+                    OutboxMessage.id != claimed.id,
+                    OutboxMessage.created_at >= claimed.created_at,
+                    OutboxMessage.next_attempt_at <= self._now(),
+                )
+                .values(next_attempt_at=until)
+                .execution_options(synchronize_session=False)
+            )
+        return int(cast("CursorResult[Any]", result).rowcount)
+
     async def _enqueue_blocked_alert(self, session: AsyncSession, claimed: _Claimed) -> None:
         if claimed.recipient_kind == outbox.ADMIN or claimed.chat_id == self.admin_chat_id:
             return  # the admin chat itself blocked the bot: nobody to tell through it
@@ -433,6 +464,7 @@ class TelegramSender:
             retry_at = await self._record(claimed, outcome, report)
             if retry_at is not None:
                 postponed_until[chat_id] = retry_at
+                report.postponed += await self._hold_chat(claimed, retry_at)
 
     async def _record(self, claimed: _Claimed, outcome: _Outcome, report: DeliveryReport) -> datetime | None:
         """Mark the row; returns when it will be tried again, if it will."""
