@@ -49,7 +49,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
             closed_weekdays=tuple(settings.schedule_closed_weekdays),
             slot_duration_minutes=settings.slot_duration_minutes,
         ),
-        render_cache=RenderCache(settings.schedule_cache_size),
+        render_cache=RenderCache(
+            settings.schedule_cache_size,
+            trust_seconds=settings.schedule_cache_trust_seconds,
+            generation=lambda: db.write_generation,
+        ),
     )
 
     @asynccontextmanager

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     schedule_cache_size: int = 256
     """Rendered schedule responses kept in memory, keyed by the slots' revisions (0: no cache)."""
+    schedule_cache_trust_seconds: float = 1.0
+    """A cached schedule checked this recently, with no write in this process since, is served
+    without asking the database; other processes' changes show within this time (0: always ask)."""
 
     # --- Telegram -------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None

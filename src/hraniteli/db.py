@@ -77,6 +77,8 @@ class Database:
         write_bind = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         )
+        self.write_generation = 0
+        """Counts this process's committed write units of work (render-cache trust)."""
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write = async_sessionmaker(write_bind, expire_on_commit=False, autoflush=False)
 
@@ -86,6 +88,8 @@ class Database:
         factory = self._write if write else self._read
         async with factory() as session, session.begin():
             yield session
+        if write:
+            self.write_generation += 1
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -15,6 +15,7 @@ from hraniteli.api.compat.common import (
     client_zone,
     json_response,
     query_params,
+    raw_json_response,
     read_body,
     text,
     webhook,
@@ -255,6 +256,18 @@ async def aggregated_response(
     start_date, end_date = window(
         payload, today=today, default_days=default_days or ctx.settings.schedule_window_days
     )
+    key = (
+        cache_tag,
+        start_date,
+        end_date,
+        offset,
+        tuple(names) if names is not None else None,
+        with_name_order,
+        lead,
+    )
+    trusted = ctx.render_cache.trusted(key, now=now)
+    if trusted is not None:
+        return raw_json_response(trusted)
     async with ctx.unit_of_work(write=False) as session:
         ids: list[uuid.UUID] | None = None
         if names is None:
@@ -264,15 +277,6 @@ async def aggregated_response(
             if require_known and scope.unknown:
                 raise NotFound(f"no psychologist named {scope.unknown[0]!r}")
             ids, fingerprint = scope.ids, scope.fingerprint
-        key = (
-            cache_tag,
-            start_date,
-            end_date,
-            offset,
-            tuple(names) if names is not None else None,
-            with_name_order,
-            lead,
-        )
 
         async def produce() -> tuple[Any, datetime]:
             rows = await schedule.free_rows(
