@@ -15,7 +15,7 @@ from hraniteli.api.compat.common import json_response, obj, read_body, text, web
 from hraniteli.api.deps import AppContext, check_admin_key, context
 from hraniteli.applications import rebooking
 from hraniteli.applications import service as applications
-from hraniteli.applications.forms import ParsedForm, as_list, clean, parse_form, price_of, sex_of
+from hraniteli.applications.forms import as_list, clean, parse_form
 from hraniteli.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from hraniteli.helpful_hand import service as helpful_hand
 from hraniteli.matching import service as matching
@@ -709,6 +709,3 @@ async def reassign(request: Request) -> Response:
         )
         body = {"success": True, "ticket_id": result.application.number, "status": result.application.status}
     return json_response(body)
-
-
-__all__ = ["ParsedForm", "price_of", "router", "sex_of"]

@@ -4,7 +4,6 @@ rescheduling, feedback, history, the crons run on demand, and the editor's "Го
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -448,9 +447,6 @@ async def send_slot_change_notifications(request: Request) -> Response:
             now=now,
         )
     return json_response({"success": True})
-
-
-__all__ = ["router", "timedelta"]
 
 
 @webhook(router, "client-registration", ["POST"])

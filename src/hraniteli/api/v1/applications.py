@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.analytics import service as analytics
 from hraniteli.api.deps import AppContext, check_admin_key, context, require_admin
@@ -175,11 +176,12 @@ async def matching_preview(body: MatchingInput, request: Request) -> list[Verdic
 
 
 async def _psychologist(
-    ctx: AppContext, session: object, api_key: str | None, secret: str | None, psychologist_id: str | None
+    ctx: AppContext,
+    session: AsyncSession,
+    api_key: str | None,
+    secret: str | None,
+    psychologist_id: str | None,
 ) -> Psychologist | None:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
     if secret and not api_key:
         return await psychologists.psychologist_by_secret(session, secret)
     check_admin_key(ctx, api_key)

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.api.deps import AppContext, check_admin_key, context, require_admin
 from hraniteli.errors import Forbidden, InvalidInput
@@ -103,15 +104,12 @@ async def rotate_secret(psychologist_id: uuid.UUID, request: Request) -> SecretR
 
 async def _authorised(
     ctx: AppContext,
-    session: object,
+    session: AsyncSession,
     psychologist_id: uuid.UUID,
     api_key: str | None,
     secret: str | None,
 ) -> Psychologist:
     """Admins (X-API-Key) manage any schedule; a psychologist (X-Editor-Secret) only their own."""
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
     if secret and not api_key:
         owner = await service.psychologist_by_secret(session, secret)
         if owner.id != psychologist_id:
