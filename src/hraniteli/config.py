@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "hraniteli.sqlite3"
@@ -57,6 +58,19 @@ class Settings(BaseSettings):
     """A cached schedule checked this recently, with no write in this process since, is served
     without asking the database; other processes' changes show within this time (0: always ask)."""
 
+    # --- the session ladder (hours before the session start unless said otherwise) ----------
+    ladder_confirm_hours: float = 24
+    ladder_repeat_hours: float = 22
+    ladder_alert_hours: float = 21
+    ladder_cancel_hours: float = 18
+    ladder_reminder_hours: float = 2
+    ladder_feedback_after_hours: float = 1
+    """After the session's end."""
+    ladder_offer_days: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [5.0, 21.0])
+    """Days after the start when the client is offered the psychologist's free slots again."""
+    ladder_min_answer_hours: float = 3
+    """Least time between the first confirmation request and an auto-cancel."""
+
     # --- Telegram -------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None
     """Without a token the outbox is still written; messages wait as `held`, none is lost."""
@@ -100,6 +114,28 @@ class Settings(BaseSettings):
     """Run the worker inside `hraniteli serve` (default: yes on SQLite, no on PostgreSQL)."""
 
     log_level: str = "info"
+
+    @field_validator("ladder_offer_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> Settings:
+        ladder = [
+            self.ladder_confirm_hours,
+            self.ladder_repeat_hours,
+            self.ladder_alert_hours,
+            self.ladder_cancel_hours,
+            self.ladder_reminder_hours,
+        ]
+        if any(a < b for a, b in itertools.pairwise(ladder)) or ladder[-1] < 0:
+            raise ValueError("the ladder runs confirm ≥ repeat ≥ alert ≥ cancel ≥ reminder ≥ 0 hours")
+        if len(self.ladder_offer_days) != 2 or min(self.ladder_offer_days) <= 0:
+            raise ValueError("ladder_offer_days: two positive numbers of days, e.g. 5,21")
+        return self
 
     @field_validator("schedule_closed_weekdays", mode="before")
     @classmethod

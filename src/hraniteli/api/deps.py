@@ -17,6 +17,7 @@ from hraniteli.config import Settings
 from hraniteli.db import Database
 from hraniteli.errors import ServiceUnavailable, Unauthorized
 from hraniteli.kit.rendercache import RenderCache
+from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.schedule.service import SchedulePolicy
 
 
@@ -30,6 +31,21 @@ class AppContext:
     policy: SchedulePolicy
     render_cache: RenderCache = field(default_factory=RenderCache)
     _dispatcher: Any = None
+
+    @property
+    def ladder(self) -> LadderPolicy:
+        """The session ladder from settings."""
+        s = self.settings
+        return LadderPolicy.from_hours(
+            confirm=s.ladder_confirm_hours,
+            repeat=s.ladder_repeat_hours,
+            alert=s.ladder_alert_hours,
+            cancel=s.ladder_cancel_hours,
+            reminder=s.ladder_reminder_hours,
+            feedback_after=s.ladder_feedback_after_hours,
+            offer_days=(s.ladder_offer_days[0], s.ladder_offer_days[1]),
+            min_answer=s.ladder_min_answer_hours,
+        )
 
     @property
     def bot_dispatcher(self) -> Any:

@@ -16,6 +16,7 @@ from hraniteli.bookings import service as bookings
 from hraniteli.errors import Conflict, DomainError, InvalidInput, NotFound
 from hraniteli.kit.moscow import BadTimeZone, zone_from_label
 from hraniteli.kit.slotstrings import BadSlotString, parse_slot_string
+from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.matching import service as matching
 from hraniteli.matching.repository import list_free_slots_at
 from hraniteli.matching.rules import Verdict
@@ -40,6 +41,7 @@ class IntakePolicy:
     window_days: int = 28
     min_lead: timedelta = timedelta(0)
     helpful_hand_min_lead: timedelta = timedelta(hours=24)
+    ladder: LadderPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,7 @@ async def automatch(
                         application_ref=application.number,
                         is_auto_assigned=True,
                         is_helpful_hand=application.kind == ApplicationKind.HELPFUL_HAND,
+                        ladder=policy.ladder,
                     ),
                     now=now,
                     min_lead=policy.min_lead,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, InvalidInput, NotFound
 from hraniteli.lifecycle import timeline
+from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Slot, SlotState
 from hraniteli.schedule.repository import bump_schedule_revision
 
@@ -30,6 +31,8 @@ class BookingRequest:
     meeting_link: str | None = None
     meeting_id: str | None = None
     calendar_meeting_id: str | None = None
+    ladder: LadderPolicy | None = None
+    """The session ladder to plan (settings); None: the defaults."""
 
 
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking:
@@ -131,7 +134,7 @@ async def book_slot(
         # (an overlapping slot of the same psychologist). The unit of work rolls back.
         raise Conflict("the psychologist already has a session at this time") from exc
     await bump_schedule_revision(session, psychologist_id)
-    await timeline.plan_booking(session, booking=booking, now=now)
+    await timeline.plan_booking(session, booking=booking, now=now, policy=request.ladder)
     return booking
 
 

@@ -16,6 +16,7 @@ from hraniteli.bookings import service as bookings
 from hraniteli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hraniteli.kit.moscow import BadTimeZone, zone_from_label
 from hraniteli.kit.slotstrings import BadSlotString, parse_slot_string
+from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.matching import service as matching
 from hraniteli.matching.rules import failed_filters
 from hraniteli.models import Application, ApplicationKind, ApplicationStatus, Booking, Psychologist, Slot
@@ -153,6 +154,7 @@ async def book(
     time_zone_label: str | None,
     now: datetime,
     min_lead: timedelta = timedelta(hours=24),
+    ladder: LadderPolicy | None = None,
 ) -> Booking:
     """The client books one of the claiming psychologist's slots (by UUID, or by string)."""
     application = await _helpful_hand_application(session, number)
@@ -202,6 +204,7 @@ async def book(
             client_id=application.client_id,
             application_ref=application.number,
             is_helpful_hand=True,
+            ladder=ladder,
         ),
         now=now,
         min_lead=min_lead,

@@ -56,6 +56,7 @@ class LifecycleSettings:
             client_feedback_url=settings.client_feedback_url,
             psychologist_feedback_url=settings.psychologist_feedback_url,
             preparation_tips_url=settings.preparation_tips_url,
+            min_answer_window=timedelta(hours=settings.ladder_min_answer_hours),
         )
 
 

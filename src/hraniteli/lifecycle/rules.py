@@ -58,6 +58,30 @@ class LadderPolicy:
     min_answer_window: timedelta = timedelta(hours=3)
     """The least time a client gets between the first request and an auto-cancel."""
 
+    @classmethod
+    def from_hours(
+        cls,
+        *,
+        confirm: float,
+        repeat: float,
+        alert: float,
+        cancel: float,
+        reminder: float,
+        feedback_after: float,
+        offer_days: tuple[float, float],
+        min_answer: float,
+    ) -> LadderPolicy:
+        return cls(
+            confirm_before=timedelta(hours=confirm),
+            repeat_before=timedelta(hours=repeat),
+            alert_before=timedelta(hours=alert),
+            cancel_before=timedelta(hours=cancel),
+            reminder_before=timedelta(hours=reminder),
+            feedback_after_end=timedelta(hours=feedback_after),
+            offer_after=(timedelta(days=offer_days[0]), timedelta(days=offer_days[1])),
+            min_answer_window=timedelta(hours=min_answer),
+        )
+
 
 @dataclass(frozen=True)
 class PlannedEvent:

@@ -15,6 +15,7 @@ from hraniteli.errors import Conflict, InvalidInput, NotFound
 from hraniteli.kit.moscow import MSK, BadTimeZone, zone_from_label
 from hraniteli.kit.slotstrings import BadSlotString, parse_slot_string
 from hraniteli.lifecycle import timeline
+from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.models import (
     ACTIVE_BOOKING_STATUSES,
     Application,
@@ -66,7 +67,13 @@ async def confirm(session: AsyncSession, *, number: str, now: datetime, slot_tim
 
 
 async def reschedule(
-    session: AsyncSession, *, number: str, new_time: str, now: datetime, time_zone_label: str | None = None
+    session: AsyncSession,
+    *,
+    number: str,
+    new_time: str,
+    now: datetime,
+    time_zone_label: str | None = None,
+    ladder: LadderPolicy | None = None,
 ) -> Booking:
     """Move the session to the same psychologist's free slot at `new_time` ("DD.MM HH:mm", MSK).
     The new time is booked first, so a failure leaves the old session untouched."""
@@ -89,6 +96,7 @@ async def reschedule(
             application_ref=old.application_ref,
             is_helpful_hand=old.is_helpful_hand,
             is_auto_assigned=old.is_auto_assigned,
+            ladder=ladder,
         ),
         now=now,
     )
@@ -104,12 +112,14 @@ async def reschedule(
     return new
 
 
-async def ensure_timeline(session: AsyncSession, *, booking: Booking, now: datetime) -> list[TimelineEvent]:
+async def ensure_timeline(
+    session: AsyncSession, *, booking: Booking, now: datetime, policy: LadderPolicy | None = None
+) -> list[TimelineEvent]:
     """The booking's timeline, planned now if it has none (legacy `plan-events`)."""
     existing = await timeline.list_timeline(session, booking_id=booking.id)
     if existing:
         return existing
-    await timeline.plan_booking(session, booking=booking, now=now)
+    await timeline.plan_booking(session, booking=booking, now=now, policy=policy)
     return await timeline.list_timeline(session, booking_id=booking.id)
 
 

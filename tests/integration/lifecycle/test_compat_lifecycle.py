@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hraniteli.bookings import service as bookings
 from hraniteli.clock import FrozenClock
+from hraniteli.config import Settings
 from hraniteli.db import Database
 from hraniteli.models import Booking, Client, Psychologist, SessionFeedback, Slot
 from tests.builders import make_psychologist, make_slot, msk
@@ -661,3 +662,29 @@ async def test_admin_timeline_and_outbox_need_the_key_and_know_unknown_bookings(
         await client.get("/api/v1/outbox", params={"recipient_kind": "robot"}, headers=ADMIN)
     ).status_code == 422
     assert _ladder(await _timeline(client, booking.id)) == LADDER
+
+
+async def test_the_ladder_follows_the_settings(
+    settings: Settings, clock: FrozenClock, database: Database
+) -> None:
+    """HRANITELI_LADDER_*: a practice that cancels 12 h ahead and reminds 1 h ahead gets that."""
+    from hraniteli.app import create_app
+
+    configured = settings.model_copy(update={"ladder_cancel_hours": 12, "ladder_reminder_hours": 1})
+    app = create_app(configured, clock=clock, database=database)
+    psychologist = await make_psychologist(database, now=clock())
+    slot = await make_slot(database, psychologist, start_at=msk(2026, 3, 5, 14), now=clock())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        booking = (await http.post("/api/v1/bookings", json={"slot_id": str(slot.id)}, headers=ADMIN)).json()
+        timeline = (await http.get(f"/api/v1/bookings/{booking['id']}/timeline", headers=ADMIN)).json()
+
+    due = {event["kind"]: event["due_at"] for event in timeline}
+    assert due["auto_cancel"] == "2026-03-04T23:00:00Z"  # 14:00 MSK (11:00 UTC) − 12 h
+    assert due["reminder"] == "2026-03-05T10:00:00Z"  # 14:00 MSK − 1 h
+    assert due["confirm_request"] == "2026-03-04T11:00:00Z"  # the default 24 h
+
+
+def test_a_ladder_out_of_order_is_refused() -> None:
+    with pytest.raises(ValueError, match="ladder"):
+        Settings(_env_file=None, ladder_cancel_hours=23)  # type: ignore[call-arg]

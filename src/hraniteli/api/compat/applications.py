@@ -32,6 +32,7 @@ def intake_policy(ctx: AppContext) -> applications.IntakePolicy:
     return applications.IntakePolicy(
         window_days=ctx.settings.schedule_window_days,
         min_lead=timedelta(minutes=ctx.settings.min_booking_lead_minutes),
+        ladder=ctx.ladder,
     )
 
 
@@ -363,6 +364,7 @@ async def _book_helpful_hand(request: Request) -> Response:
             psychologist_name=text(psychologist_name) or None,
             time_zone_label=form.time_zone_label,
             now=ctx.now(),
+            ladder=ctx.ladder,
         )
         booking_id = booking.id
     return json_response({"success": True, "booking_id": str(booking_id)})

@@ -100,6 +100,7 @@ async def assign_session(request: Request) -> Response:
                 meeting_id=_field(payload, "meeting_id"),
                 calendar_meeting_id=_field(payload, "calendar_meeting_id"),
                 idempotency_key=idempotency_key,
+                ladder=ctx.ladder,
             ),
             now=ctx.now(),
         )

@@ -67,7 +67,7 @@ async def _plan(request: Request) -> Response:
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         booking = await _booking_of(ctx, session, payload)
-        events = await sessions.ensure_timeline(session, booking=booking, now=ctx.now())
+        events = await sessions.ensure_timeline(session, booking=booking, now=ctx.now(), policy=ctx.ladder)
         body = {"success": True, "booking_id": str(booking.id), "events": _timeline(events)}
     return json_response(body)
 
@@ -108,10 +108,11 @@ async def notify_update(request: Request) -> Response:
                         application_ref=text(record.get("ticket")) or None,
                         is_auto_assigned=bool(record.get("auto_assigned")),
                         is_helpful_hand=bool(record.get("is_helpful_hand")),
+                        ladder=ctx.ladder,
                     ),
                     now=now,
                 )
-            events = await sessions.ensure_timeline(session, booking=active, now=now)
+            events = await sessions.ensure_timeline(session, booking=active, now=now, policy=ctx.ladder)
             body = {
                 "success": True,
                 "action": "booked",
@@ -173,6 +174,7 @@ async def reschedule_session(request: Request) -> Response:
             session,
             number=text(payload.get("ticket_id")),
             new_time=text(payload.get("new_slot_time")),
+            ladder=ctx.ladder,
             now=ctx.now(),
         )
         when = moved.start_at.astimezone(MSK).strftime("%d.%m %H:%M")

@@ -38,6 +38,7 @@ def _policy(ctx: AppContext) -> applications.IntakePolicy:
     return applications.IntakePolicy(
         window_days=ctx.settings.schedule_window_days,
         min_lead=timedelta(minutes=ctx.settings.min_booking_lead_minutes),
+        ladder=ctx.ladder,
     )
 
 
@@ -246,6 +247,7 @@ async def book_helpful_hand_slot(
             psychologist_name=None,
             time_zone_label=None,
             now=ctx.now(),
+            ladder=ctx.ladder,
         )
         return ApplicationAccepted(
             number=number,

@@ -100,6 +100,7 @@ async def create_booking(
                 idempotency_key=idempotency_key,
                 is_auto_assigned=body.is_auto_assigned,
                 is_helpful_hand=body.is_helpful_hand,
+                ladder=ctx.ladder,
             ),
             now=ctx.now(),
             min_lead=timedelta(minutes=ctx.settings.min_booking_lead_minutes),
