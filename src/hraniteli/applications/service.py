@@ -373,13 +373,35 @@ async def hand_off_to_admin(
     )
 
 
+async def booking_of(session: AsyncSession, application: Application) -> Booking | None:
+    return await session.get(Booking, application.booking_id) if application.booking_id else None
+
+
 async def booked_psychologist(session: AsyncSession, application: Application) -> Psychologist | None:
-    if application.booking_id is None:
-        return None
-    booking = await session.get(Booking, application.booking_id)
-    if booking is None:
-        return None
-    return await session.get(Psychologist, booking.psychologist_id)
+    booking = await booking_of(session, application)
+    return await session.get(Psychologist, booking.psychologist_id) if booking else None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """An application with who has it (booked or claimed) and when its session is."""
+
+    application: Application
+    psychologist: Psychologist | None
+    booking: Booking | None
+
+
+async def ticket_view(session: AsyncSession, application: Application) -> TicketView:
+    booking = await booking_of(session, application)
+    psychologist_id = booking.psychologist_id if booking else application.claimed_by_id
+    psychologist = await session.get(Psychologist, psychologist_id) if psychologist_id else None
+    return TicketView(application, psychologist, booking)
+
+
+async def ticket_views(session: AsyncSession, *, kind: ApplicationKind | None = None) -> list[TicketView]:
+    return [
+        await ticket_view(session, application) for application in await list_applications(session, kind=kind)
+    ]
 
 
 async def list_applications(

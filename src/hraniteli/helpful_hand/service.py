@@ -20,6 +20,7 @@ from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.matching import service as matching
 from hraniteli.matching.rules import failed_filters
 from hraniteli.models import Application, ApplicationKind, ApplicationStatus, Booking, Psychologist, Slot
+from hraniteli.psychologists import service as psychologists
 
 PRICE_FILTER_ALL = "Все"
 ALREADY_TAKEN = "Этого клиента уже взял другой психолог. Выберите, пожалуйста, другую заявку."
@@ -132,6 +133,31 @@ async def claim(
     )
     await session.flush()
     return application
+
+
+UNKNOWN_PSYCHOLOGIST = "Не удалось узнать вас: ссылка неполная или устарела. Напишите администратору."
+
+
+async def claim_by_telegram(
+    session: AsyncSession, *, telegram_id: str | None, number: str, now: datetime
+) -> Application:
+    """`confirm-help-hand-by-psychologist`: the psychologist is named by their Telegram id."""
+    psychologist = await psychologists.find_by_telegram_id(session, telegram_id)
+    if psychologist is None:
+        raise Forbidden(UNKNOWN_PSYCHOLOGIST)
+    return await claim(session, psychologist=psychologist, number=number, now=now)
+
+
+async def list_open_for_telegram(
+    session: AsyncSession, *, telegram_id: str | None, price_filter: str | None, now: datetime
+) -> list[OpenTicket]:
+    """Open applications for the psychologist with this Telegram id (all, without one)."""
+    psychologist = None
+    if telegram_id:
+        psychologist = await psychologists.find_by_telegram_id(session, telegram_id)
+        if psychologist is None:
+            raise NotFound("no psychologist with this telegram_id")
+    return await list_open(session, psychologist=psychologist, price_filter=price_filter, now=now)
 
 
 async def is_allowed(session: AsyncSession, *, number: str) -> bool:

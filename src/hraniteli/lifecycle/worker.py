@@ -57,7 +57,7 @@ class WorkReport:
     jobs_run: int = 0
     jobs_failed: int = 0
     job_results: dict[str, object] = field(default_factory=dict)
-    cancelled_bookings: list[str] = field(default_factory=list)
+    cancelled_tickets: list[str] = field(default_factory=list)
     meetings_created: int = 0
     meetings_failed: int = 0
 
@@ -206,7 +206,9 @@ class Worker:
         if outcome.did:
             report.events_done += 1
             if kind == EventKind.AUTO_CANCEL:
-                report.cancelled_bookings.append(str(event.booking_id))
+                # the seed's `cancelled_tickets`: the ticket number, else the booking's id
+                ref = party.booking.application_ref if party is not None else None
+                report.cancelled_tickets.append(ref or str(event.booking_id))
         else:
             report.events_skipped += 1
         return outcome

@@ -127,6 +127,14 @@ async def psychologist_by_secret(session: AsyncSession, secret: str | None) -> P
     return psychologist
 
 
+async def find_by_telegram_id(session: AsyncSession, telegram_id: str | None) -> Psychologist | None:
+    """The psychologist with this Telegram id (the bot's and the Helpful Hand pages' key)."""
+    cleaned = (telegram_id or "").strip()
+    if not cleaned:
+        return None
+    return await repository.get_psychologist_by_telegram_id(session, cleaned)
+
+
 async def psychologist_by_name(session: AsyncSession, name: str | None) -> Psychologist:
     """Resolve a display name (the compat layer's key) to a psychologist."""
     cleaned = " ".join((name or "").split())

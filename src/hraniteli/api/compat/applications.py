@@ -16,11 +16,10 @@ from hraniteli.api.deps import AppContext, check_admin_key, context
 from hraniteli.applications import rebooking
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import as_list, clean, parse_form
-from hraniteli.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from hraniteli.errors import Conflict, DomainError, InvalidInput, NotFound
 from hraniteli.helpful_hand import service as helpful_hand
 from hraniteli.matching import service as matching
-from hraniteli.models import Application, ApplicationKind, ApplicationStatus, Booking, Psychologist
-from hraniteli.psychologists import repository as psychologist_repository
+from hraniteli.models import Application, ApplicationKind, ApplicationStatus, Booking
 from hraniteli.psychologists import service as psychologists
 
 router = APIRouter(tags=["compat: applications"])
@@ -311,19 +310,11 @@ async def confirm_help_hand_by_psychologist(request: Request) -> Response:
     payload = await read_body(request)
     try:
         async with ctx.unit_of_work() as session:
-            psychologist = (
-                await psychologist_repository.get_psychologist_by_telegram_id(
-                    session, text(payload.get("telegram_id"))
-                )
-                if text(payload.get("telegram_id"))
-                else None
-            )
-            if psychologist is None:
-                raise Forbidden(
-                    "Не удалось узнать вас: ссылка неполная или устарела. Напишите администратору."
-                )
-            await helpful_hand.claim(
-                session, psychologist=psychologist, number=text(payload.get("link_id")), now=ctx.now()
+            await helpful_hand.claim_by_telegram(
+                session,
+                telegram_id=text(payload.get("telegram_id")),
+                number=text(payload.get("link_id")),
+                now=ctx.now(),
             )
     except (DomainError, InvalidInput) as exc:
         message = exc.message
@@ -388,19 +379,15 @@ async def get_ticket_info(request: Request) -> Response:
     payload = await read_body(request)
     number = text(payload.get("ticket_id")) or text(payload.get("link_id")) or text(payload.get("client_id"))
     async with ctx.unit_of_work(write=False) as session:
-        application = await applications.get_by_number(session, number)
-        psychologist = await applications.booked_psychologist(session, application)
-        claimed = (
-            await session.get(Psychologist, application.claimed_by_id) if application.claimed_by_id else None
-        )
-        booking = await session.get(Booking, application.booking_id) if application.booking_id else None
+        view = await applications.ticket_view(session, await applications.get_by_number(session, number))
+    application, booking = view.application, view.booking
     ticket = {
         "id": application.number,
         "ticket_id": application.number,
         "status": application.status,
         "is_helpful_hand": application.kind == ApplicationKind.HELPFUL_HAND,
         "psychologist_price": application.price_category,
-        "psychologist_name": next((p.name for p in (psychologist, claimed) if p is not None), None),
+        "psychologist_name": view.psychologist.name if view.psychologist else None,
         "slot_time": booking.start_at.isoformat() if booking else None,
         "created_at": application.created_at.isoformat(),
         "updated_at": application.updated_at.isoformat(),
@@ -415,15 +402,11 @@ async def get_help_hand_tickets(request: Request) -> Response:
     check_admin_key(ctx, request.headers.get("x-api-key"))
     payload = await read_body(request)
     async with ctx.unit_of_work(write=False) as session:
-        psychologist = None
-        if text(payload.get("telegram_id")):
-            psychologist = await psychologist_repository.get_psychologist_by_telegram_id(
-                session, text(payload.get("telegram_id"))
-            )
-            if psychologist is None:
-                raise NotFound("no psychologist with this telegram_id")
-        tickets = await helpful_hand.list_open(
-            session, psychologist=psychologist, price_filter=text(payload.get("price")) or None, now=ctx.now()
+        tickets = await helpful_hand.list_open_for_telegram(
+            session,
+            telegram_id=text(payload.get("telegram_id")) or None,
+            price_filter=text(payload.get("price")) or None,
+            now=ctx.now(),
         )
     return json_response(
         {
@@ -450,22 +433,12 @@ async def get_helpful_hand_tickets(request: Request) -> Response:
     ctx = context(request)
     check_admin_key(ctx, request.headers.get("x-api-key"))
     async with ctx.unit_of_work(write=False) as session:
-        found = await applications.list_applications(session, kind=ApplicationKind.HELPFUL_HAND)
-        rows = []
-        for application in found:
-            psychologist = (
-                await session.get(Psychologist, application.claimed_by_id)
-                if application.claimed_by_id
-                else None
-            )
-            booking = await session.get(Booking, application.booking_id) if application.booking_id else None
-            rows.append(_seed_ticket(application, psychologist, booking))
-    return json_response({"tickets": rows})
+        views = await applications.ticket_views(session, kind=ApplicationKind.HELPFUL_HAND)
+    return json_response({"tickets": [_seed_ticket(view) for view in views]})
 
 
-def _seed_ticket(
-    application: Application, psychologist: Psychologist | None, booking: Booking | None
-) -> dict[str, Any]:
+def _seed_ticket(view: applications.TicketView) -> dict[str, Any]:
+    application, psychologist, booking = view.application, view.psychologist, view.booking
     contact_type = (application.contact_type or "").lower()
     return {
         "id": application.number,

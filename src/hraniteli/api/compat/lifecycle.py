@@ -3,7 +3,6 @@ rescheduling, feedback, history, the crons run on demand, and the editor's "Го
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -325,17 +324,7 @@ async def _tick(request: Request) -> WorkReport:
 
 @webhook(router, "auto-cancel-tickets", ["POST"])
 async def auto_cancel_tickets(request: Request) -> Response:
-    report = await _tick(request)
-    ctx = context(request)
-    async with ctx.unit_of_work(write=False) as session:
-        tickets = [
-            (await session.get(Booking, uuid.UUID(booking_id))) for booking_id in report.cancelled_bookings
-        ]
-    # The seed's `cancelled_tickets` are ticket numbers; a booking made without one shows its id.
-    numbers = [
-        (booking.application_ref if booking and booking.application_ref else booking_id)
-        for booking, booking_id in zip(tickets, report.cancelled_bookings, strict=True)
-    ]
+    numbers = (await _tick(request)).cancelled_tickets
     return json_response(
         {"success": True, "cancelled_tickets": numbers, "message": f"Отменено: {len(numbers)}"}
     )

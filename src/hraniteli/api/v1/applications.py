@@ -28,7 +28,7 @@ from hraniteli.helpful_hand import service as helpful_hand
 from hraniteli.kit.moscow import MSK
 from hraniteli.matching import service as matching
 from hraniteli.matching.rules import ClientProfile
-from hraniteli.models import ApplicationKind, ApplicationStatus, Booking, Psychologist
+from hraniteli.models import ApplicationKind, ApplicationStatus, Psychologist
 from hraniteli.psychologists import service as psychologists
 
 router = APIRouter(prefix="/api/v1", tags=["applications & matching"])
@@ -82,11 +82,7 @@ async def submit_application(body: ApplicationCreate, request: Request) -> Appli
         result = await applications.submit(
             session, form=form, kind=body.kind, now=ctx.now(), policy=_policy(ctx)
         )
-        booking = (
-            await session.get(Booking, result.application.booking_id)
-            if result.application.booking_id
-            else None
-        )
+        booking = await applications.booking_of(session, result.application)
         return ApplicationAccepted(
             number=result.application.number,
             status=result.application.status,
