@@ -92,6 +92,12 @@ async def record_answer(session: AsyncSession, *, number: Any, field: Any, value
     await session.flush()
 
 
+async def record_before_slots(session: AsyncSession, *, number: Any, snapshot: Any, now: datetime) -> None:
+    """`update-analytics-before-slots`: the form reached the slots step, with its answers so far."""
+    await reach_step(session, number=number, step="Слоты", now=now)
+    await record_answer(session, number=number, field="before_slots", value=snapshot, now=now)
+
+
 @dataclass(frozen=True)
 class FunnelStep:
     step: str

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hraniteli.analytics import service as analytics
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, context
 from hraniteli.applications import rebooking
@@ -166,8 +167,6 @@ async def process_diagnostic_session_request(request: Request) -> Response:
 
 @webhook(router, "research-tilda-zayavka", ["POST"])
 async def research_tilda_zayavka(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
@@ -179,8 +178,6 @@ async def research_tilda_zayavka(request: Request) -> Response:
 @webhook(router, "get-sheets-row-number", ["GET", "POST"])
 async def get_sheets_row_number(request: Request) -> Response:
     """The newest research row (the page asks right after sending its questionnaire)."""
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     async with ctx.unit_of_work(write=False) as session:
         row_id = await analytics.latest_research_row(session)
@@ -189,19 +186,13 @@ async def get_sheets_row_number(request: Request) -> Response:
 
 @webhook(router, "update-contacts-stb", ["PUT", "POST"])
 async def update_contacts_stb(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
-    row_id = (
-        int(clean(payload.get("bid")) or clean(payload.get("rid")) or 0)
-        if (clean(payload.get("bid")) or clean(payload.get("rid"))).isdigit()
-        else None
-    )
+    row = clean(payload.get("bid")) or clean(payload.get("rid"))
     async with ctx.unit_of_work() as session:
         await analytics.update_research_contacts(
             session,
-            row_id=row_id,
+            row_id=int(row) if row.isdigit() else None,
             contact_type=clean(payload.get("contactType")) or None,
             contact=clean(payload.get("contact")) or None,
             name=clean(payload.get("name")) or None,
@@ -216,8 +207,6 @@ async def update_contacts_stb(request: Request) -> Response:
 
 @webhook(router, "init-form-tracking", ["POST", "PUT"])
 async def init_form_tracking(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
@@ -233,8 +222,6 @@ async def init_form_tracking(request: Request) -> Response:
 
 @webhook(router, "update-tracking-step", ["PUT", "POST"])
 async def update_tracking_step(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
@@ -246,8 +233,6 @@ async def update_tracking_step(request: Request) -> Response:
 
 @webhook(router, "step-analytics", ["PUT", "POST"])
 async def step_analytics(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
@@ -264,8 +249,6 @@ async def step_analytics(request: Request) -> Response:
 @webhook(router, "update-tracker", ["PUT", "POST"])
 async def update_tracker(request: Request) -> Response:
     """Legacy: the whole form at the slots step; kept as the `form_snapshot` answer."""
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     form = obj(payload, "form")
@@ -282,19 +265,15 @@ async def update_tracker(request: Request) -> Response:
 
 @webhook(router, "update-analytics-before-slots", ["PUT", "POST"])
 async def update_analytics_before_slots(request: Request) -> Response:
-    from hraniteli.analytics import service as analytics
-
     ctx = context(request)
     payload = await read_body(request)
     form = obj(payload, "form")
     number = payload.get("ticket_id") or form.get("ticket_id")
     async with ctx.unit_of_work() as session:
-        await analytics.reach_step(session, number=number, step="Слоты", now=ctx.now())
-        await analytics.record_answer(
+        await analytics.record_before_slots(
             session,
             number=number,
-            field="before_slots",
-            value={"form": form, "formPsyClientInfo": payload.get("formPsyClientInfo")},
+            snapshot={"form": form, "formPsyClientInfo": payload.get("formPsyClientInfo")},
             now=ctx.now(),
         )
     return json_response(OK)
