@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -131,6 +132,10 @@ def worker(
     async def run() -> None:
         database = Database(settings.database_url, pool_size=settings.database_pool_size)
         work = BackgroundWork.from_settings(settings, database, clock=utc_now)
+        # As in `serve`: what startup made lives as long as the process; keeping it out of the
+        # collector's generations keeps full collections cheap while the sender is busy.
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, work.stop_event.set)
@@ -142,7 +147,12 @@ def worker(
     typer.echo(
         "Hraniteli worker: timeline events, periodic jobs, meeting links, Telegram delivery (Ctrl+C stops)"
     )
-    asyncio.run(run())
+    try:  # the event loop `serve` runs on (uvicorn's default when installed)
+        import uvloop
+    except ImportError:  # pragma: no cover
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
 
 
 def main() -> None:

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     telegram_chat_interval_seconds: float = 1.0
     """Least time between two messages to one chat (Telegram allows about 1/s)."""
     telegram_max_attempts: int = 8
+    telegram_max_in_flight: int = Field(default=10, ge=1, le=100)
+    """Sends waiting for Telegram's answer at once (an answer takes ~50–100 ms: one at a time
+    could not reach 30/s). A crash may resend the messages answered but not yet recorded:
+    at most one per chat, from the last second."""
     bot_username: str = "HraniLiveBot"
     telegram_webhook_secret: SecretStr | None = None
     """The bot's updates arrive at POST /telegram/webhook with this secret in the

@@ -16,7 +16,10 @@ from hraniteli.models.enums import OutboxState
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        # The sender's claim order (state = pending, oldest first); also the listing by state.
+        Index("ix_outbox_messages_state_order", "state", "created_at", "id"),
+        # One chat's pending messages in order: a backlogged chat's oldest, holding behind a retry.
+        Index("ix_outbox_messages_chat", "chat_id", "state", "created_at", "id"),
         Index("uq_outbox_messages_dedupe", "dedupe_key", unique=True),
     )
 

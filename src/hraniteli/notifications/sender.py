@@ -1,18 +1,28 @@
 """The outbox sender: claims due rows and delivers them through the Telegram Bot API.
 
-Delivery is at least once. A due row is *claimed* by moving its `next_attempt_at` forward by a
-lease, in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
+Delivery is at least once. Due rows are *claimed* by moving their `next_attempt_at` forward by
+a lease, in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
 senders share one database and never hold the same row; SQLite has no SKIP LOCKED: there one
 sender runs, inside the server process — its claims are serialised by BEGIN IMMEDIATE anyway).
-Each outcome is then written in its own short transaction, guarded by the lease, so a crash
-loses nothing: unmarked rows come due again when their lease ends. A crash between a send
-and its mark resends at most that one message.
 
-Limits: about `rate_per_second` sends for the whole bot (steady pacing) and at least
-`chat_interval_seconds` from the answer to one message to the next send to the same chat.
-A 429 pauses every send for `retry_after` and retries the row after it; 5xx, network errors
-and timeouts retry with exponential backoff until `max_attempts`, then `failed`; 403 marks the
-chat `blocked` and alerts the administrators; other 400s fail at once.
+One message per chat at a time: a claim takes the oldest due rows of chats that may take a
+message now — not one in flight, inside its interval or waiting for a retry — and at most one
+row per chat. So each chat's messages go in order, and a backlog to one chat (a psychologist's
+reminders) never holds the others up.
+
+Several sends are in flight at once (`max_in_flight`: Telegram answers in ~50–100 ms, so one at
+a time could not reach even 30/s). Outcomes are written in groups, in one short transaction
+guarded by the lease: when `batch_size` answers are waiting, one second after the first of
+them, at once after any answer that is not a success, and when delivery stops. A crash loses
+nothing — rows whose outcome was not written come due again when their lease ends — and resends
+at most the messages answered since the last write: from the last second, one per chat.
+
+Limits (`pacing.Pacer`): about `rate_per_second` sends for the whole bot, never more than that
+arriving in any second, and at least `chat_interval_seconds` from the answer to one message to
+the next send to the same chat. A 429 pauses every send for `retry_after` and retries the row
+after it; 5xx, network errors and timeouts retry with exponential backoff until `max_attempts`,
+then `failed`; 403 marks the chat `blocked` and alerts the administrators; other 400s fail at
+once. A retried row keeps its chat's later messages behind it.
 
 Without a bot token (or with one Telegram rejects) due rows are moved to `held`: kept and
 readable in the outbox API. `release_held()` makes them pending again; `run()` calls it on
@@ -28,47 +38,57 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.token import TokenValidationError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.clock import Clock, utc_now
 from hraniteli.models import OutboxMessage, OutboxState
 from hraniteli.notifications import service as outbox
+from hraniteli.notifications.outcomes import TOKEN_REJECTED, Outcome, send_message
+from hraniteli.notifications.pacing import Pacer, Send, Sleep
 
 if TYPE_CHECKING:
     from hraniteli.config import Settings
     from hraniteli.db import Database
 
-CANDIDATES_PER_SLOT = 4
-"""Due rows looked at per batch place, to fill a batch with distinct chats."""
+CANDIDATES_PER_SLOT = 1.25
+"""Due rows looked at per batch place, to fill a batch with distinct chats (backlogged chats are
+left out by the query, so most candidates are usable; a short claim only means the next comes
+sooner)."""
+CLAIM_SECONDS = 0.25
+"""At high rates a claim takes this many seconds of sends (see `_claim_size`)."""
+RECORD_SECONDS = 1.0
+"""Longest an answer waits to be written (bounds what a crash resends)."""
+BURST_SECONDS = 0.05
+"""Sends the pacer lets catch up after a short gap (a claim, a write), in seconds of the rate."""
 
 logger = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
-
 KIND_NAMES = {outbox.CLIENT: "клиент", outbox.PSYCHOLOGIST: "психолог", outbox.ADMIN: "администратор"}
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.chat_id,
+    OutboxMessage.text,
+    OutboxMessage.buttons,
+    OutboxMessage.attempts,
+    OutboxMessage.recipient_kind,
+    OutboxMessage.recipient_ref,
+    OutboxMessage.created_at,
+)
+"""What a claim reads of a row (`_Claimed`)."""
 
 
 @dataclass
@@ -102,63 +122,74 @@ class _Claimed:
     lease_until: datetime
 
 
-class _Pacer:
-    """Steady pacing for the whole bot, a least interval per chat and a global pause after a 429.
-
-    Works on the injected clock, so tests with a virtual clock and sleep never wait for real.
-    """
-
-    def __init__(self, *, rate_per_second: float, chat_interval: float, clock: Clock, sleep: Sleep) -> None:
-        self._interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
-        self._chat_interval = max(chat_interval, 0.0)
-        self._clock = clock
-        self._sleep = sleep
-        self._next_send = 0.0
-        self._paused_until = 0.0
-        self._chat_ready: dict[str, float] = {}
-        # Telegram counts arrivals in a sliding second: steady pacing alone lets network jitter
-        # squeeze rate + 1 arrivals into one. A send also waits a second from the answer to the
-        # send `rate` sends before it (answers are after arrivals, as for the chat interval).
-        self._window_sends = int(rate_per_second) if rate_per_second >= 1 else 0
-        self._answers: deque[float] = deque(maxlen=self._window_sends or 1)
-
-    def _now(self) -> float:
-        return self._clock().timestamp()
-
-    def ready_at(self, chat_id: str) -> float:
-        window_free = (
-            self._answers[0] + 1.0 if self._window_sends and len(self._answers) == self._window_sends else 0.0
-        )
-        return max(self._next_send, self._paused_until, self._chat_ready.get(chat_id, 0.0), window_free)
-
-    async def wait_turn(self, chat_id: str) -> None:
-        # Re-check after every sleep: a sleep may end early, or a pause may have started meanwhile.
-        # Below a microsecond (the clock's resolution) the wait is over.
-        while (wait := self.ready_at(chat_id) - self._now()) >= 1e-6:
-            await self._sleep(wait)
-        self._next_send = self._now() + self._interval
-
-    def answered(self, chat_id: str) -> None:
-        """Counted from the answer: the next message to this chat reaches Telegram after the interval."""
-        now = self._now()
-        self._chat_ready[chat_id] = now + self._chat_interval
-        self._answers.append(now)
-        if len(self._chat_ready) > 10_000:
-            self._chat_ready = {chat: at for chat, at in self._chat_ready.items() if at > now}
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._now() + seconds)
+class _Result(StrEnum):
+    SENT = "sent"
+    RETRIED = "retried"
+    BLOCKED = "blocked"
+    HELD = "held"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
-class _Outcome:
-    state: OutboxState
-    error: str | None = None
-    retry_after: float | None = None
-    """Seconds until the next try; None: transient error, use the backoff."""
-    counts_attempt: bool = True
-    message_id: int | None = None
-    new_chat_id: str | None = None
+class _Mark:
+    """An answer turned into the row's new values (written later, in a group)."""
+
+    claimed: _Claimed
+    result: _Result
+    params: dict[str, Any]
+    """Parameters of `_MARK`: every column it sets, for every row the same statement."""
+    error: str | None
+    retry_at: datetime | None = None
+
+
+_MARK = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("m_id"),
+        _OUTBOX.c.state == OutboxState.PENDING,
+        _OUTBOX.c.next_attempt_at == bindparam("m_lease"),
+    )
+    .values(
+        state=bindparam("m_state"),
+        attempts=bindparam("m_attempts"),
+        last_error=bindparam("m_error"),
+        sent_at=bindparam("m_sent_at"),
+        telegram_message_id=bindparam("m_message_id"),
+        next_attempt_at=bindparam("m_next"),
+        chat_id=bindparam("m_chat"),
+    )
+)
+"""One outcome, only while the lease is ours (else another sender took the row over)."""
+
+_RELEASE = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("m_id"),
+        _OUTBOX.c.state == OutboxState.PENDING,
+        _OUTBOX.c.next_attempt_at == bindparam("m_lease"),
+    )
+    .values(next_attempt_at=bindparam("m_next"))
+)
+"""A claimed row not sent (stopping, no token, lease running out): due again at once."""
+
+
+@dataclass
+class _Round:
+    """The state of one `deliver_due`: claimed rows not sent yet, sends in flight, answers not written."""
+
+    report: DeliveryReport
+    slots: asyncio.Semaphore
+    queue: deque[_Claimed] = field(default_factory=deque)
+    in_flight: set[asyncio.Task[None]] = field(default_factory=set)
+    marks: list[_Mark] = field(default_factory=list)
+    releases: list[_Claimed] = field(default_factory=list)
+    first_mark_at: float | None = None
+    urgent: bool = False
+    """An answer other than a success is waiting: write it before the next send."""
+    claiming: asyncio.Task[list[_Claimed]] | None = None
+    writing: asyncio.Task[None] | None = None
+    drained: bool = False
+    """The last claim found nothing: claim again only when the queue is empty (see `_refill`)."""
 
 
 @dataclass
@@ -172,6 +203,7 @@ class TelegramSender:
     rate_per_second: float = 30.0
     chat_interval_seconds: float = 1.0
     max_attempts: int = 8
+    max_in_flight: int = 10
     batch_size: int = 100
     poll_seconds: float = 5.0
     retry_base_seconds: float = 5.0
@@ -186,14 +218,18 @@ class TelegramSender:
     _token_rejected: str | None = field(default=None, init=False, repr=False)
     _offset: timedelta = field(default=timedelta(0), init=False, repr=False)
     _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
-    _pacer: _Pacer = field(init=False, repr=False)
+    _pacer: Pacer = field(init=False, repr=False)
+    _writer_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _backlogged: set[str] = field(default_factory=set, init=False, repr=False)
+    """Busy chats seen with more due rows."""
 
     def __post_init__(self) -> None:
-        self._pacer = _Pacer(
+        self._pacer = Pacer(
             rate_per_second=self.rate_per_second,
             chat_interval=self.chat_interval_seconds,
             clock=self.clock,
             sleep=self.sleep,
+            burst=int(self.rate_per_second * BURST_SECONDS),
         )
 
     @classmethod
@@ -215,6 +251,7 @@ class TelegramSender:
             rate_per_second=settings.telegram_rate_per_second,
             chat_interval_seconds=settings.telegram_chat_interval_seconds,
             max_attempts=settings.telegram_max_attempts,
+            max_in_flight=settings.telegram_max_in_flight,
             batch_size=settings.worker_batch_size,
             poll_seconds=settings.worker_poll_seconds,
             clock=clock,
@@ -235,6 +272,12 @@ class TelegramSender:
             self._bot = None
 
     @property
+    def _claim_size(self) -> int:
+        """Rows per claim: the batch size, or a quarter second of sends at a higher rate (each
+        claim costs a transaction whose trips through a busy loop take milliseconds)."""
+        return max(self.batch_size, int(self.rate_per_second * CLAIM_SECONDS))
+
+    @property
     def can_send(self) -> bool:
         return bool(self.token) and self._token_rejected is None
 
@@ -243,8 +286,8 @@ class TelegramSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; waits `poll_seconds` whenever nothing was due.
 
-        Once `stop` is set the current batch ends after the send in flight (or a running 429
-        pause); its unsent rows are due again at once for the next sender.
+        Once `stop` is set no send starts; the sends in flight finish and are recorded, claimed
+        rows not sent are due again at once for the next sender.
         """
         self._stop = stop
         try:
@@ -266,25 +309,132 @@ class TelegramSender:
             await self.close()
 
     async def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
-        """Deliver every row due at `now` (default: the clock), batch by batch, until none is left.
+        """Deliver every row due at `now` (default: the clock) until none is left that may go.
 
         Passing `now` shifts the sender's time for this call: the clock still measures what
         passes while it paces, retries are scheduled from `now` plus that.
         """
         self._offset = (now - self.clock()) if now is not None else timedelta(0)
-        report = DeliveryReport()
+        round_ = _Round(DeliveryReport(), asyncio.Semaphore(self.max_in_flight))
         try:
-            while self._stop is None or not self._stop.is_set():
-                if not self.can_send:
-                    report.held += await self._hold_due()
-                    return report
-                batch = await self._claim(self._now())
-                if not batch:
-                    return report
-                await self._deliver_batch(batch, report)
-            return report
+            while not self._stopping() and self.can_send:
+                if round_.urgent or self._record_due(round_):
+                    self._write_behind(round_)
+                self._claim_ahead(round_)
+                if round_.claiming is not None and (not round_.queue or round_.claiming.done()):
+                    claimed = await round_.claiming
+                    round_.claiming = None
+                    round_.queue.extend(claimed)
+                    round_.drained = not claimed
+                if not round_.queue and not await self._refill(round_):
+                    break
+                await self._send_next(round_)
         finally:
+            if round_.claiming is not None:  # rows claimed meanwhile are given back
+                with contextlib.suppress(Exception):
+                    round_.queue.extend(await round_.claiming)
+            round_.releases.extend(round_.queue)
+            round_.queue.clear()
+            if round_.in_flight:
+                await asyncio.gather(*round_.in_flight, return_exceptions=True)
+            await self._flush(round_)
             self._offset = timedelta(0)
+        if not self.can_send and not self._stopping():
+            round_.report.held += await self._hold_due()
+        return round_.report
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    def _record_due(self, round_: _Round) -> bool:
+        if not round_.marks:
+            return False
+        first = cast(float, round_.first_mark_at)
+        # Normally the next claim carries them (see `_claim`); this is for when claims are rare.
+        return len(round_.marks) >= 2 * self._claim_size or self._pacer.now() - first >= RECORD_SECONDS
+
+    def _claim_ahead(self, round_: _Round) -> None:
+        """Claim the next rows while the queue still holds a batch to send (a claim takes tens of
+        milliseconds when the loop is busy with answers: the sends must not wait for it). Chats
+        already queued count as busy."""
+        if round_.claiming is not None or round_.drained or len(round_.queue) > self._claim_size:
+            return
+        busy = [*self._pacer.busy_chats(), *(claimed.chat_id for claimed in round_.queue)]
+        round_.claiming = asyncio.create_task(self._claim(self._now(), busy=busy, round_=round_))
+
+    def _write_behind(self, round_: _Round) -> None:
+        """Write the waiting answers in the background, one write at a time."""
+        if round_.writing is None or round_.writing.done():
+            previous, round_.writing = round_.writing, asyncio.create_task(self._write(round_))
+            if previous is not None:
+                previous.result()  # a failed write ends the round (its rows come due after the lease)
+
+    async def _flush(self, round_: _Round) -> None:
+        if round_.writing is not None:
+            writing, round_.writing = round_.writing, None
+            await writing
+        await self._write(round_)
+
+    async def _refill(self, round_: _Round) -> bool:
+        """Claim the next rows; when none may go now, wait while some will soon. False: done."""
+        while not self._stopping():
+            busy = self._pacer.busy_chats()
+            claimed = await self._claim(self._now(), busy=busy, round_=round_)
+            if claimed:
+                round_.queue.extend(claimed)
+                round_.drained = False
+                return True
+            if round_.in_flight:  # their chats may have more: look again once one is answered
+                await asyncio.wait(round_.in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if set(busy) - set(self._pacer.busy_chats()):
+                continue  # a chat was answered or came free while we looked
+            # Wait for a chat's interval, not for a retry's (deliver_due ends; a later round sends it).
+            ready = self._pacer.next_chat_ready()
+            if ready is None or ready - self._pacer.now() > self.chat_interval_seconds:
+                return False
+            await self._flush(round_)  # a retry's later messages are held before we look
+            if not await self._any_due():
+                return False
+            await self.sleep(max(ready - self._pacer.now(), 0.0))
+        return False
+
+    async def _send_next(self, round_: _Round) -> None:
+        claimed = round_.queue.popleft()
+        await round_.slots.acquire()
+        try:
+            await self._pacer.wait_turn(claimed.chat_id)
+        except BaseException:
+            round_.slots.release()
+            round_.releases.append(claimed)
+            raise
+        # A send must finish well inside the lease, or another sender may take the row over.
+        reserve = timedelta(seconds=self.request_timeout_seconds + 5)
+        if self._stopping() or not self.can_send or self._now() + reserve >= claimed.lease_until:
+            round_.slots.release()
+            round_.releases.append(claimed)  # due again at once: the next claim (ours or another's)
+            return
+        send = self._pacer.start(claimed.chat_id)
+        task = asyncio.create_task(self._send_one(claimed, send, round_))
+        round_.in_flight.add(task)
+        task.add_done_callback(round_.in_flight.discard)
+
+    async def _send_one(self, claimed: _Claimed, send: Send, round_: _Round) -> None:
+        try:
+            outcome = await self._send(claimed)
+        finally:
+            self._pacer.answered(send)
+            round_.slots.release()
+        mark = self._decide(claimed, outcome)
+        if mark.retry_at is not None:
+            # In this process at once (its later messages stay behind it); in the database with the write.
+            delay = (mark.retry_at - self._now()).total_seconds()
+            self._pacer.hold_chat(claimed.chat_id, self._pacer.now() + delay)
+        if mark.result is not _Result.SENT:
+            round_.urgent = True
+        if not round_.marks:
+            round_.first_mark_at = self._pacer.now()
+        round_.marks.append(mark)
 
     async def release_held(
         self, now: datetime | None = None, *, created_after: datetime | None = None
@@ -305,10 +455,15 @@ class TelegramSender:
             logger.info("outbox: %d held messages released", released)
         return released
 
-    # --- claiming and marking ---------------------------------------------------------------------
+    # --- claiming ---------------------------------------------------------------------------------
 
     def _now(self) -> datetime:
         return self.clock() + self._offset
+
+    def _database_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A claim and a write may overlap; on SQLite (one writer at a time) they take turns here
+        rather than in SQLite's busy handler, which sleeps in steps of milliseconds."""
+        return self._writer_lock if self.database.is_sqlite else contextlib.nullcontext()
 
     def _due(self, now: datetime) -> Any:
         return (
@@ -317,54 +472,85 @@ class TelegramSender:
             & OutboxMessage.chat_id.is_not(None)
         )
 
-    async def _claim(self, now: datetime) -> list[_Claimed]:
+    async def _claim(
+        self, now: datetime, *, busy: Collection[str] = (), round_: _Round | None = None
+    ) -> list[_Claimed]:
+        """The oldest due rows, one per chat, none of a `busy` chat; leased to this sender.
+
+        Chats known to have more due rows (a backlog) are left out of the main query, so that
+        however long their backlog, it never fills the candidates: their oldest rows come from a
+        second query once they may take a message again. Other busy chats (most have no second
+        message) are skipped here, and become known when one is.
+
+        With `round_`, its waiting answers are written in the same transaction first: at a high
+        rate one transaction per batch, not two (each costs several trips through a busy loop).
+        """
+        marks, releases = self._take_records(round_) if round_ is not None else ([], [])
+        taken: list[_Mark] = []
         lease_until = now + timedelta(seconds=self.lease_seconds)
-        async with self.database.unit_of_work() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(OutboxMessage)
-                        .where(self._due(now))
-                        .order_by(OutboxMessage.created_at, OutboxMessage.id)
-                        .limit(self.batch_size * CANDIDATES_PER_SLOT)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            # One message per chat per batch: a chat may take only 1 msg/s, so a batch holding
-            # several for one chat would stretch to seconds whatever the bot's allowance. The
-            # chat's next message (still due, not leased) goes in a later batch, in order.
-            chats: set[str | None] = set()
-            picked: list[OutboxMessage] = []
+        busy = set(busy)
+        free = self._backlogged - busy
+        query = (
+            select(*_CLAIMED_COLUMNS)
+            .where(self._due(now))
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            .limit(int(self._claim_size * CANDIDATES_PER_SLOT))
+            .with_for_update(skip_locked=True)
+        )
+        if self._backlogged:
+            query = query.where(OutboxMessage.chat_id.not_in(sorted(self._backlogged)))
+        async with self._database_turn(), self.database.unit_of_work() as session:
+            if round_ is not None and (marks or releases):
+                taken = await self._record(session, round_.report, marks, releases)
+            rows = list((await session.execute(query)).all())
+            if free:  # backlogged chats that may take a message again: each one's oldest
+                heads = (await session.execute(self._heads(now, free))).all()
+                self._backlogged -= free - {row.chat_id for row in heads}  # those left have none due
+                rows = sorted([*heads, *rows], key=lambda row: (row.created_at, row.id))
+            # One message per chat per claim: the chat's next message (still due, not leased) is
+            # claimed after this one has been answered and the chat's interval has passed.
+            chats: set[str] = set()
+            picked: list[_Claimed] = []
             for row in rows:
-                if row.chat_id not in chats and len(picked) < self.batch_size:
-                    chats.add(row.chat_id)
-                    picked.append(row)
-            rows = picked
-            if not rows:
-                return []
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(next_attempt_at=lease_until)
-                .execution_options(synchronize_session=False)
-            )
-            return [
-                _Claimed(
-                    id=row.id,
-                    chat_id=cast(str, row.chat_id),
-                    text=row.text,
-                    buttons=row.buttons,
-                    attempts=row.attempts,
-                    recipient_kind=row.recipient_kind,
-                    recipient_ref=row.recipient_ref,
-                    created_at=row.created_at,
-                    lease_until=lease_until,
+                if row.chat_id in chats or row.chat_id in busy:
+                    self._backlogged.add(row.chat_id)
+                    continue
+                chats.add(row.chat_id)
+                picked.append(_Claimed(**row._asdict(), lease_until=lease_until))
+                if len(picked) == self._claim_size:
+                    break
+            if picked:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([claimed.id for claimed in picked]))
+                    .values(next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False)
                 )
-                for row in rows
-            ]
+        if round_ is not None:
+            self._count(round_.report, taken)
+        return picked
+
+    def _heads(self, now: datetime, chats: set[str]) -> Any:
+        """The oldest due row of each of `chats` (chats with a backlog, left out of the main query)."""
+        place = (
+            func.row_number()
+            .over(partition_by=OutboxMessage.chat_id, order_by=(OutboxMessage.created_at, OutboxMessage.id))
+            .label("place")
+        )
+        ranked = (
+            select(OutboxMessage.id, place)
+            .where(self._due(now), OutboxMessage.chat_id.in_(sorted(chats)))
+            .subquery()
+        )
+        return (
+            select(*_CLAIMED_COLUMNS)
+            .where(OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.place == 1)))
+            .with_for_update(skip_locked=True)
+        )
+
+    async def _any_due(self) -> bool:
+        async with self.database.unit_of_work(write=False) as session:
+            return bool(await session.scalar(select(exists().where(self._due(self._now())))))
 
     async def _hold_due(self) -> int:
         async with self.database.unit_of_work() as session:
@@ -379,42 +565,132 @@ class TelegramSender:
             logger.warning("outbox: %d messages held (%s)", held, self._token_rejected or "no bot token")
         return held
 
-    async def _mark(self, claimed: _Claimed, values: dict[str, Any], *, alert_blocked: bool = False) -> bool:
-        """Write one outcome, only while the lease is ours (else another sender took the row over)."""
-        async with self.database.unit_of_work() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == claimed.id,
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.next_attempt_at == claimed.lease_until,
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if cast("CursorResult[Any]", result).rowcount != 1:
-                logger.warning("outbox message %s: lease lost, outcome not recorded", claimed.id)
-                return False
-            if alert_blocked:
-                await self._enqueue_blocked_alert(session, claimed)
-        return True
+    # --- recording --------------------------------------------------------------------------------
 
-    async def _hold_chat(self, claimed: _Claimed, until: datetime) -> int:
-        """The chat's later messages not in this batch wait too, so none overtakes the retried one
-        (only unleased ones: a row another sender holds is left to it)."""
-        async with self.database.unit_of_work() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == claimed.chat_id,
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.id != claimed.id,
-                    OutboxMessage.created_at >= claimed.created_at,
-                    OutboxMessage.next_attempt_at <= self._now(),
+    def _decide(self, claimed: _Claimed, outcome: Outcome) -> _Mark:
+        """The row's new values after `outcome`, answered now."""
+        now = self._now()
+        attempts = claimed.attempts + (1 if outcome.counts_attempt else 0)
+        params: dict[str, Any] = {
+            "m_id": claimed.id,
+            "m_lease": claimed.lease_until,
+            "m_state": outcome.state,
+            "m_attempts": attempts,
+            "m_error": outcome.error,
+            "m_sent_at": None,
+            "m_message_id": None,
+            "m_next": claimed.lease_until,
+            "m_chat": claimed.chat_id,
+        }
+        if outcome.state is OutboxState.SENT:
+            params |= {"m_sent_at": now, "m_message_id": outcome.message_id}
+            return _Mark(claimed, _Result.SENT, params, outcome.error)
+        if outcome.state is OutboxState.BLOCKED:
+            return _Mark(claimed, _Result.BLOCKED, params, outcome.error)
+        if outcome.state is OutboxState.HELD:
+            return _Mark(claimed, _Result.HELD, params, outcome.error)
+        if outcome.state is OutboxState.PENDING and (
+            not outcome.counts_attempt or attempts < self.max_attempts
+        ):
+            delay = outcome.retry_after
+            if delay is None:
+                delay = min(self.retry_max_seconds, self.retry_base_seconds * 2 ** max(attempts - 1, 0))
+            retry_at = now + timedelta(seconds=delay)
+            params |= {"m_next": retry_at, "m_chat": outcome.new_chat_id or claimed.chat_id}
+            return _Mark(claimed, _Result.RETRIED, params, outcome.error, retry_at)
+        params["m_state"] = OutboxState.FAILED
+        return _Mark(claimed, _Result.FAILED, params, outcome.error)
+
+    async def _write(self, round_: _Round) -> None:
+        """Write the waiting answers and releases in one transaction."""
+        marks, releases = self._take_records(round_)
+        if not marks and not releases:
+            return
+        async with self._database_turn(), self.database.unit_of_work() as session:
+            taken = await self._record(session, round_.report, marks, releases)
+        self._count(round_.report, taken)
+
+    @staticmethod
+    def _take_records(round_: _Round) -> tuple[list[_Mark], list[_Claimed]]:
+        marks, releases = round_.marks, round_.releases
+        round_.marks, round_.releases, round_.first_mark_at, round_.urgent = [], [], None, False
+        return marks, releases
+
+    async def _record(
+        self, session: AsyncSession, report: DeliveryReport, marks: list[_Mark], releases: list[_Claimed]
+    ) -> list[_Mark]:
+        """The answers' new values, a blocked chat's alert, a retried row's chat held, unsent rows
+        released; returns the marks that took."""
+        taken = await self._write_marks(session, marks) if marks else []
+        for mark in taken:
+            if mark.result is _Result.BLOCKED:
+                await self._enqueue_blocked_alert(session, mark.claimed)
+            elif mark.result is _Result.RETRIED:
+                report.postponed += await self._hold_chat(
+                    session, mark.claimed, cast(datetime, mark.retry_at)
                 )
-                .values(next_attempt_at=until)
-                .execution_options(synchronize_session=False)
+        if releases:
+            now = self._now()
+            await session.execute(
+                _RELEASE,
+                [{"m_id": row.id, "m_lease": row.lease_until, "m_next": now} for row in releases],
             )
+        return taken
+
+    @staticmethod
+    def _count(report: DeliveryReport, taken: list[_Mark]) -> None:
+        """After the commit: the report and the log."""
+        for mark in taken:
+            setattr(report, mark.result.value, getattr(report, mark.result.value) + 1)
+            if mark.result is _Result.BLOCKED:
+                logger.info("outbox message %s: chat blocked the bot", mark.claimed.id)
+            elif mark.result is _Result.RETRIED:
+                logger.info("outbox message %s: retry at %s (%s)", mark.claimed.id, mark.retry_at, mark.error)
+            elif mark.result is _Result.FAILED:
+                logger.warning(
+                    "outbox message %s: failed after %d attempts (%s)",
+                    mark.claimed.id,
+                    mark.params["m_attempts"],
+                    mark.error,
+                )
+
+    async def _write_marks(self, session: AsyncSession, marks: list[_Mark]) -> list[_Mark]:
+        """Executes the marks; returns those that took (the lease was still ours)."""
+        result = cast("CursorResult[Any]", await session.execute(_MARK, [mark.params for mark in marks]))
+        if self.database.engine.dialect.supports_sane_multi_rowcount and result.rowcount == len(marks):
+            return marks
+        # The driver does not count an executemany (asyncpg), or some lease was lost: look.
+        rows = (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.next_attempt_at).where(
+                    OutboxMessage.id.in_([mark.claimed.id for mark in marks])
+                )
+            )
+        ).all()
+        now_is = {row.id: (row.state, row.next_attempt_at) for row in rows}
+        taken = []
+        for mark in marks:
+            if now_is.get(mark.claimed.id) == (mark.params["m_state"], mark.params["m_next"]):
+                taken.append(mark)
+            else:
+                logger.warning("outbox message %s: lease lost, outcome not recorded", mark.claimed.id)
+        return taken
+
+    async def _hold_chat(self, session: AsyncSession, claimed: _Claimed, until: datetime) -> int:
+        """The chat's later messages wait too, so none overtakes the retried one (only unleased
+        ones: a row another sender holds is left to it)."""
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == claimed.chat_id,
+                OutboxMessage.state == OutboxState.PENDING,
+                OutboxMessage.id != claimed.id,
+                OutboxMessage.created_at >= claimed.created_at,
+                OutboxMessage.next_attempt_at <= self._now(),
+            )
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
         return int(cast("CursorResult[Any]", result).rowcount)
 
     async def _enqueue_blocked_alert(self, session: AsyncSession, claimed: _Claimed) -> None:
@@ -436,78 +712,6 @@ class TelegramSender:
 
     # --- sending ----------------------------------------------------------------------------------
 
-    async def _deliver_batch(self, batch: list[_Claimed], report: DeliveryReport) -> None:
-        queues: dict[str, deque[_Claimed]] = {}
-        for claimed in batch:
-            queues.setdefault(claimed.chat_id, deque()).append(claimed)
-        postponed_until: dict[str, datetime] = {}
-        # A send must finish well inside the lease, or another sender may take the row over.
-        reserve = timedelta(seconds=self.request_timeout_seconds + 5)
-        while queues:
-            chat_id = min(queues, key=lambda chat: (self._pacer.ready_at(chat), queues[chat][0].created_at))
-            claimed = queues[chat_id].popleft()
-            if not queues[chat_id]:
-                del queues[chat_id]
-            if chat_id in postponed_until:
-                if await self._mark(claimed, {"next_attempt_at": postponed_until[chat_id]}):
-                    report.postponed += 1
-                continue
-            await self._pacer.wait_turn(chat_id)
-            stopping = self._stop is not None and self._stop.is_set()
-            if stopping or not self.can_send or self._now() + reserve >= claimed.lease_until:
-                rest = [claimed, *(row for queue in queues.values() for row in queue)]
-                for row in rest:  # due again at once: the next claim (ours or another's) takes them
-                    await self._mark(row, {"next_attempt_at": self._now()})
-                return
-            outcome = await self._send(claimed)
-            self._pacer.answered(chat_id)
-            retry_at = await self._record(claimed, outcome, report)
-            if retry_at is not None:
-                postponed_until[chat_id] = retry_at
-                report.postponed += await self._hold_chat(claimed, retry_at)
-
-    async def _record(self, claimed: _Claimed, outcome: _Outcome, report: DeliveryReport) -> datetime | None:
-        """Mark the row; returns when it will be tried again, if it will."""
-        now = self._now()
-        attempts = claimed.attempts + (1 if outcome.counts_attempt else 0)
-        base: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error}
-        if outcome.state is OutboxState.SENT:
-            sent: dict[str, Any] = {
-                "state": OutboxState.SENT,
-                "sent_at": now,
-                "telegram_message_id": outcome.message_id,
-            }
-            if await self._mark(claimed, base | sent):
-                report.sent += 1
-            return None
-        if outcome.state is OutboxState.BLOCKED:
-            if await self._mark(claimed, base | {"state": OutboxState.BLOCKED}, alert_blocked=True):
-                report.blocked += 1
-                logger.info("outbox message %s: chat blocked the bot", claimed.id)
-            return None
-        if outcome.state is OutboxState.HELD:
-            if await self._mark(claimed, base | {"state": OutboxState.HELD}):
-                report.held += 1
-            return None
-        if outcome.state is OutboxState.PENDING and (
-            not outcome.counts_attempt or attempts < self.max_attempts
-        ):
-            delay = outcome.retry_after
-            if delay is None:
-                delay = min(self.retry_max_seconds, self.retry_base_seconds * 2 ** max(attempts - 1, 0))
-            retry_at = now + timedelta(seconds=delay)
-            extra: dict[str, Any] = {"chat_id": outcome.new_chat_id} if outcome.new_chat_id else {}
-            if await self._mark(claimed, base | extra | {"next_attempt_at": retry_at}):
-                report.retried += 1
-                logger.info("outbox message %s: retry in %.0fs (%s)", claimed.id, delay, outcome.error)
-            return retry_at
-        if await self._mark(claimed, base | {"state": OutboxState.FAILED}):
-            report.failed += 1
-            logger.warning(
-                "outbox message %s: failed after %d attempts (%s)", claimed.id, attempts, outcome.error
-            )
-        return None
-
     def _get_bot(self) -> Bot:
         if self._bot is None:
             session = self.bot_session or AiohttpSession(
@@ -520,65 +724,17 @@ class TelegramSender:
                 raise
         return self._bot
 
-    async def _send(self, claimed: _Claimed) -> _Outcome:
-        try:
-            markup = _keyboard(claimed.buttons)
-        except (ValueError, TypeError, KeyError):
-            return _Outcome(OutboxState.FAILED, error="invalid buttons")
+    async def _send(self, claimed: _Claimed) -> Outcome:
         try:
             bot = self._get_bot()
         except TokenValidationError:
             logger.error("outbox: the bot token is malformed; messages are held")
-            return _Outcome(OutboxState.HELD, error=self._token_rejected, counts_attempt=False)
-        try:
-            sent = await bot.send_message(chat_id=claimed.chat_id, text=claimed.text, reply_markup=markup)
-        except TelegramRetryAfter as error:
-            self._pacer.pause(error.retry_after)
-            logger.warning("outbox: flood control, all sends paused for %ss", error.retry_after)
-            return _Outcome(
-                OutboxState.PENDING,
-                error="429: flood control",
-                retry_after=error.retry_after,
-                counts_attempt=False,
-            )
-        except TelegramMigrateToChat as error:
-            return _Outcome(
-                OutboxState.PENDING,
-                error="the group became a supergroup",
-                retry_after=0,
-                counts_attempt=False,
-                new_chat_id=str(error.migrate_to_chat_id),
-            )
-        except TelegramForbiddenError as error:
-            return _Outcome(OutboxState.BLOCKED, error=f"403: {error.message}"[:500])
-        except (TelegramUnauthorizedError, TelegramNotFound) as error:
-            # Telegram does not know the token: keep every message until a good one is configured.
-            self._token_rejected = "Telegram rejected the bot token"  # noqa: S105 - a reason, not a secret
-            logger.error(
-                "outbox: Telegram rejected the bot token (%s); messages are held", type(error).__name__
-            )
-            return _Outcome(OutboxState.HELD, error=self._token_rejected, counts_attempt=False)
-        except (TelegramBadRequest, TelegramEntityTooLarge) as error:
-            return _Outcome(OutboxState.FAILED, error=f"400: {error.message}"[:500])
-        except Exception as error:  # 5xx, network, timeout, undecodable answer: transient
-            # Only the type: some exceptions (an undecodable answer) quote the message text.
-            return _Outcome(OutboxState.PENDING, error=_transient_error(error))
-        return _Outcome(OutboxState.SENT, message_id=sent.message_id)
-
-
-def _transient_error(error: Exception) -> str:
-    if isinstance(error, TelegramServerError):
-        return f"5xx: {error.message}"[:500]
-    if isinstance(error, TelegramNetworkError):
-        return f"network: {error.message}"[:500]
-    return type(error).__name__
-
-
-def _keyboard(buttons: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    try:
-        rows = [[InlineKeyboardButton(**button) for button in row] for row in buttons]
-    except Exception as error:  # pydantic's ValidationError quotes the input; keep only the fact
-        raise ValueError("invalid buttons") from error
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+            return Outcome(OutboxState.HELD, error=self._token_rejected, counts_attempt=False)
+        outcome = await send_message(bot, claimed.chat_id, claimed.text, claimed.buttons)
+        if outcome.flood and outcome.retry_after is not None:
+            self._pacer.pause(outcome.retry_after)
+            logger.warning("outbox: flood control, all sends paused for %ss", outcome.retry_after)
+        if outcome.token_rejected and self._token_rejected is None:
+            self._token_rejected = TOKEN_REJECTED
+            logger.error("outbox: Telegram rejected the bot token; messages are held")
+        return outcome

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
 
 from hraniteli.db import Database
 from hraniteli.migrate import downgrade, upgrade
+from hraniteli.models import Base
 
 
 async def _tables(db: Database) -> set[str]:
@@ -23,3 +27,17 @@ async def test_downgrade_to_base_and_upgrade_to_head(database: Database, databas
 
     assert after_down <= {"alembic_version"}
     assert {"psychologists", "slots", "bookings", "clients", "psychologist_education"} <= after_up
+
+
+async def test_the_migrated_schema_is_the_models_schema(database: Database) -> None:
+    """Every table, column, index and constraint the models declare is what the migrations made
+    (no model change without its migration, on either database)."""
+
+    def differences(sync_connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with database.engine.connect() as connection:
+        diff = await connection.run_sync(differences)
+
+    assert diff == []

@@ -55,11 +55,13 @@ async def test_429_is_retried_after_retry_after_and_keeps_the_chats_order(
 
 async def test_429_slows_every_chat_down_for_retry_after(
     database: Database,
-    sender: TelegramSender,
+    make_sender: SenderFactory,
     telegram_api: FakeTelegram,
     clock: FrozenClock,
     virtual_time: VirtualTime,
 ) -> None:
+    # One send in flight: B starts after A's answer (a send already on its way cannot be recalled).
+    sender = make_sender(telegram_max_in_flight=1)
     await enqueue(database, key="to-a", chat_id=CHAT_A, text="для A", now=NOW)
     await enqueue(database, key="to-b", chat_id=CHAT_B, text="для B", now=NOW + timedelta(microseconds=1))
     clock.advance(seconds=1)

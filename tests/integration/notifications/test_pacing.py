@@ -84,7 +84,9 @@ async def test_the_fake_sees_a_burst_that_ignores_the_limits(
 async def test_messages_to_one_chat_are_spaced_by_the_chat_interval(
     database: Database, make_sender: SenderFactory, telegram_api: FakeTelegram, clock: FrozenClock
 ) -> None:
-    sender = make_sender()  # Telegram's own limits: 30/s overall, 1 s per chat; virtual time
+    # Telegram's own limits: 30/s overall, 1 s per chat; virtual time. One send in flight, so that
+    # `sent_at` (the answer's time) orders like the sends (the test above covers several in flight).
+    sender = make_sender(telegram_max_in_flight=1)
     for number in range(6):
         chat = CHAT_A if number < 3 else CHAT_B
         await enqueue(database, key=f"m{number}", chat_id=chat, text=f"{number}", now=NOW)
@@ -120,3 +122,34 @@ async def test_several_senders_on_one_database_send_each_message_once(
     assert sum(report.sent for report in reports) == 60
     received = sorted(message.text for message in telegram_api.messages)
     assert received == sorted(f"№{number}" for number in range(60))
+
+
+async def test_a_long_backlog_to_one_chat_does_not_hold_the_other_chats_up(
+    database: Database, make_sender: SenderFactory, telegram_api: FakeTelegram
+) -> None:
+    # A psychologist's chat with 12 reminders queued before three clients' messages. A claim looks
+    # at 5 candidates (batch 4): all the psychologist's. One message per chat per second: the
+    # clients must not wait 12 seconds behind the backlog. One send in flight, so that `sent_at`
+    # (the answer's virtual time) orders like the sends.
+    backlog = "900001"
+    for number in range(12):
+        await enqueue(
+            database,
+            key=f"p{number}",
+            chat_id=backlog,
+            text=f"p{number}",
+            now=NOW + timedelta(microseconds=number),
+        )
+    for number, chat in enumerate(CHATS):
+        await enqueue(
+            database, key=f"c{number}", chat_id=chat, text=f"c{number}", now=NOW + timedelta(seconds=1)
+        )
+    sender = make_sender(worker_batch_size=4, telegram_max_in_flight=1)
+
+    report = await sender.deliver_due(NOW + timedelta(seconds=1))
+
+    assert report.sent == 15
+    assert telegram_api.texts_to(backlog) == [f"p{number}" for number in range(12)], "in order"
+    sent = {message.dedupe_key: message.sent_at for message in await rows(database)}
+    assert all(sent[f"c{number}"] < sent["p1"] for number in range(3)), "the clients went before p1"
+    assert telegram_api.violations == []
