@@ -202,3 +202,46 @@ async def test_rows_claimed_by_a_sender_that_died_are_delivered_after_the_lease(
     clock.advance(seconds=crashed.lease_seconds)
     assert (await survivor.deliver_due()).sent == 1
     assert telegram_api.texts_to(CHAT_A) == ["после сбоя"]
+
+
+async def test_a_sender_that_dies_before_writing_its_answers_resends_at_most_one_message_per_chat(
+    database: Database,
+    make_sender: SenderFactory,
+    telegram_api: FakeTelegram,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Answers are written in groups (with the next claim). A sender that sends and then cannot
+    # write (the process dies, the database goes away) leaves its rows leased: after the lease
+    # another sender sends them again. Telegram has no idempotency key, so that is the price —
+    # bounded to the unwritten answers, one message per chat (a chat never has two messages in
+    # flight or unwritten), and the chat's order is kept.
+    chats = [str(300000 + number) for number in range(6)]
+    for number in range(12):  # two messages per chat
+        chat = chats[number % 6]
+        at = NOW + timedelta(microseconds=number)
+        await enqueue(database, key=f"m{number}", chat_id=chat, text=f"№{number}", now=at)
+    dying = make_sender()
+
+    async def no_database(*_args: object, **_kwargs: object) -> list[object]:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(dying, "_record", no_database)
+    with pytest.raises(ConnectionError):
+        await dying.deliver_due()
+    first_round = [(message.chat_id, message.text) for message in telegram_api.messages]
+    assert first_round, "it sent before it died"
+    assert len({chat for chat, _ in first_round}) == len(first_round), "one message per chat"
+    assert all(message.state == OutboxState.PENDING for message in await rows(database)), "none written"
+
+    survivor = make_sender()
+    clock.advance(seconds=dying.lease_seconds)
+    report = await survivor.deliver_due()
+
+    assert report.sent == 12
+    resent = {text for _, text in first_round}
+    for chat in chats:
+        own = [f"№{number}" for number in range(12) if chats[number % 6] == chat]
+        expected = [own[0], *own] if own[0] in resent else own
+        assert telegram_api.texts_to(chat) == expected, "in order; only an unwritten one twice"
+    assert {message.state for message in await rows(database)} == {OutboxState.SENT}
