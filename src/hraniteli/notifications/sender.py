@@ -11,11 +11,12 @@ row per chat. So each chat's messages go in order, and a backlog to one chat (a 
 reminders) never holds the others up.
 
 Several sends are in flight at once (`max_in_flight`: Telegram answers in ~50–100 ms, so one at
-a time could not reach even 30/s). Outcomes are written in groups, in one short transaction
-guarded by the lease: when `batch_size` answers are waiting, one second after the first of
-them, at once after any answer that is not a success, and when delivery stops. A crash loses
-nothing — rows whose outcome was not written come due again when their lease ends — and resends
-at most the messages answered since the last write: from the last second, one per chat.
+a time could not reach even 30/s); the next claim runs while the queue still holds a claim's
+worth of sends. Outcomes are written in groups, guarded by the lease: in the next claim's
+transaction, else when two claims' worth are waiting or one second after the first of them, at
+once after any answer that is not a success, and when delivery stops. A crash loses nothing —
+rows whose outcome was not written come due again when their lease ends — and resends at most
+the messages answered since the last write: one per chat (a chat never has two in flight).
 
 Limits (`pacing.Pacer`): about `rate_per_second` sends for the whole bot, never more than that
 arriving in any second, and at least `chat_interval_seconds` from the answer to one message to
