@@ -23,6 +23,7 @@ from tests.integration.lifecycle.workers import (
     timeline_rows,
     wait_until_ready,
     workers,
+    writes_held,
 )
 
 BOOKINGS = 300
@@ -53,8 +54,11 @@ async def test_a_worker_killed_mid_run_and_restarted_runs_every_event_exactly_on
     with workers(database_url, 1, batch_size=5) as (first,):
         wait_until_ready([first])
         await _wait_for_done(database, due, at_least=total // 5, within=DEADLINE)
-        first.process.kill()  # SIGKILL: no cleanup, a batch is in flight
-        first.process.wait(timeout=10)
+        # Stop its writes, so the kill lands mid-run however fast the rest would have gone.
+        async with writes_held(database):
+            await asyncio.sleep(0.3)  # the worker reaches the held lock with its next batch
+            first.process.kill()  # SIGKILL: no cleanup, a batch is in flight
+            first.process.wait(timeout=10)
 
     events = await timeline_rows(database)
     done_at_kill = {e.id for e in events if is_due(e, due) and e.state == WorkState.DONE}

@@ -11,13 +11,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hraniteli.bookings import service as bookings
 from hraniteli.clock import utc_now
@@ -257,3 +257,22 @@ def wait_until_ready(started: list[WorkerProcess], *, timeout: float = 20) -> No
         if time.monotonic() > deadline:
             raise AssertionError("the workers did not start:\n" + "\n".join(w.output() for w in started))
         time.sleep(0.05)
+
+
+@asynccontextmanager
+async def writes_held(database: Database) -> AsyncIterator[None]:
+    """Nobody else writes the outbox while this is open: on PostgreSQL an EXCLUSIVE lock on the
+    table (a worker stops at its batch's message insert, the batch claimed and in flight); on
+    SQLite the write lock itself (a worker waits on the busy timeout to begin). Released by
+    rolling back; hold it well under the busy timeout."""
+    engine = (
+        database.engine.execution_options(sqlite_begin="IMMEDIATE") if database.is_sqlite else database.engine
+    )
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        if not database.is_sqlite:
+            await connection.execute(text("LOCK TABLE outbox_messages IN EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            await transaction.rollback()
