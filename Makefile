@@ -11,7 +11,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 install: $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 
 ## Install, create the SQLite database, seed demo data, serve on http://127.0.0.1:8000
 run: install

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     """Messages per second for the whole bot (Telegram allows about 30)."""
     telegram_chat_interval_seconds: float = 1.0
     """Least time between two messages to one chat (Telegram allows about 1/s)."""
+    telegram_group_interval_seconds: float = Field(default=3.0, ge=0)
+    """Least time between two messages to one group or channel, such as the admin chat (Telegram
+    allows about 20 a minute)."""
     telegram_max_attempts: int = 8
     telegram_max_in_flight: int = Field(default=10, ge=1, le=100)
     """Sends waiting for Telegram's answer at once (an answer takes ~50–100 ms: one at a time

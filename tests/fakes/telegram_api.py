@@ -27,6 +27,8 @@ from starlette.routing import Route
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
 BOT_ID = 123456789
+TEXT_LIMIT = 4096
+"""Longest text Telegram takes, in UTF-16 code units; a longer one is a 400."""
 
 FAILURES: dict[str, tuple[int, str]] = {
     "retry_after": (429, "Too Many Requests: retry after {retry_after}"),
@@ -60,6 +62,8 @@ class _RateLimit:
     max_messages: int
     window_seconds: float
     chat_interval_seconds: float
+    group_max_messages: int | None
+    group_window_seconds: float
 
 
 @dataclass
@@ -105,13 +109,23 @@ class FakeTelegram:
             self._failures.append(_Failure(kind, chat_id, times, retry_after))
 
     def enforce_rate_limit(
-        self, *, max_messages: int = 30, window_seconds: float = 1.0, chat_interval_seconds: float = 1.0
+        self,
+        *,
+        max_messages: int = 30,
+        window_seconds: float = 1.0,
+        chat_interval_seconds: float = 1.0,
+        group_max_messages: int | None = None,
+        group_window_seconds: float = 60.0,
     ) -> None:
         """429 (and a recorded violation) when a message arrives while `max_messages` already
         arrived in the last `window_seconds`, or less than `chat_interval_seconds` after the
-        previous one to its chat. Tests may scale both down to stay fast."""
+        previous one to its chat, or (with `group_max_messages`, Telegram's is 20 a minute) to a
+        group (negative id) that took that many in the last `group_window_seconds`. Tests may
+        scale them down to stay fast."""
         with self._lock:
-            self._rate_limit = _RateLimit(max_messages, window_seconds, chat_interval_seconds)
+            self._rate_limit = _RateLimit(
+                max_messages, window_seconds, chat_interval_seconds, group_max_messages, group_window_seconds
+            )
 
     def texts_to(self, chat_id: str) -> list[str]:
         with self._lock:
@@ -160,6 +174,8 @@ class FakeTelegram:
             return _error(
                 400, "Bad Request: message text is empty" if chat_id else "Bad Request: chat_id is empty"
             )
+        if len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT:
+            return _error(400, "Bad Request: message is too long")
         markup = params.get("reply_markup")
         reply_markup = json.loads(markup) if isinstance(markup, str) else markup
         with self._lock:
@@ -170,7 +186,10 @@ class FakeTelegram:
                 result: dict[str, Any] = {
                     "message_id": message_id,
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "Hraniteli"},
-                    "chat": {"id": _numeric(chat_id), "type": "private"},
+                    "chat": {
+                        "id": _numeric(chat_id),
+                        "type": "supergroup" if chat_id[0] == "-" else "private",
+                    },
                     "date": int(time.time()),
                     "text": text,
                 }
@@ -197,8 +216,21 @@ class FakeTelegram:
             return None
         recent = [at for _chat, at, _status in self.requests if arrived - at < limit.window_seconds]
         last_to_chat = max((at for chat, at, _status in self.requests if chat == chat_id), default=None)
+        to_group = [
+            at
+            for chat, at, status in self.requests
+            if chat == chat_id and status == 200 and arrived - at < limit.group_window_seconds
+        ]
         if len(recent) >= limit.max_messages:
             self.violations.append(f"{len(recent) + 1} messages within {limit.window_seconds}s")
+        elif (
+            chat_id.startswith("-")
+            and limit.group_max_messages is not None
+            and (len(to_group) >= limit.group_max_messages)
+        ):
+            self.violations.append(
+                f"group {chat_id}: {len(to_group) + 1} within {limit.group_window_seconds}s"
+            )
         elif last_to_chat is not None and arrived - last_to_chat < limit.chat_interval_seconds:
             gap = arrived - last_to_chat
             self.violations.append(f"chat {chat_id}: {gap:.3f}s after the previous message")

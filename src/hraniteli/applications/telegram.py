@@ -78,6 +78,7 @@ async def link_chat(
             OutboxMessage.recipient_ref.in_([str(client.id)] + ([str(current.id)] if current else [])),
             OutboxMessage.state == OutboxState.NO_CHAT,
             OutboxMessage.created_at >= now - HELD_FOR,
+            OutboxMessage.expires_at.is_(None) | (OutboxMessage.expires_at > now),
         )
         .values(chat_id=chat, state=OutboxState.PENDING, next_attempt_at=now)
         .execution_options(synchronize_session=False)

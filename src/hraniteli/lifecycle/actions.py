@@ -4,7 +4,7 @@ auto-cancel. Runs inside the worker's transaction, so an event and its messages 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -27,14 +27,13 @@ from hraniteli.models import (
     BookingStatus,
     Client,
     OutboxMessage,
-    OutboxState,
     Psychologist,
     Slot,
     SlotState,
     TimelineEvent,
     WorkState,
 )
-from hraniteli.notifications.service import ADMIN, CLIENT, PSYCHOLOGIST, Button
+from hraniteli.notifications.service import ADMIN, CLIENT, PSYCHOLOGIST, Button, initial_state, message_parts
 
 
 @dataclass(frozen=True)
@@ -163,6 +162,7 @@ class Outgoing:
     chat_id: str | None
     text: str
     buttons: list[list[Button]] | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -222,6 +222,25 @@ def confirmation_buttons(booking: Booking) -> list[list[Button]]:
     ]
 
 
+FEEDBACK_FRESH = timedelta(days=3)
+"""How long after the session a feedback request is still worth sending."""
+OFFER_FRESH = timedelta(days=1)
+"""How long an offer of free slots is worth sending (the slots it lists fill up)."""
+
+
+def stale_at(kind: EventKind, booking: Booking, now: datetime) -> datetime:
+    """When an event's messages stop being worth sending, should they wait that long (no bot
+    token, no chat yet, the sender down): a confirmation request, an alert about it or a
+    cancellation notice once the session has begun; a reminder once it has ended."""
+    if kind == EventKind.REMINDER:
+        return booking.end_at
+    if kind == EventKind.FEEDBACK:
+        return booking.end_at + FEEDBACK_FRESH
+    if kind in (EventKind.OFFER_AFTER_5_DAYS, EventKind.OFFER_AFTER_3_WEEKS):
+        return now + OFFER_FRESH
+    return booking.start_at
+
+
 async def run_event(
     session: AsyncSession,
     *,
@@ -231,8 +250,27 @@ async def run_event(
     party: Party | None,
     asked_at: datetime | None,
 ) -> Outcome:
-    """What the event does: the messages to send (written by the caller) and, for the
-    auto-cancel, the cancellation itself. `asked_at`: when the first confirmation request went out."""
+    """What the event does: the messages to send (written by the caller), each with the moment
+    it goes stale, and for the auto-cancel the cancellation itself. `asked_at`: when the first
+    confirmation request went out."""
+    outcome = await _run_event(
+        session, event=event, now=now, settings=settings, party=party, asked_at=asked_at
+    )
+    if outcome.messages and party is not None:
+        expires_at = stale_at(EventKind(event.kind), party.booking, now)
+        outcome.messages = [replace(message, expires_at=expires_at) for message in outcome.messages]
+    return outcome
+
+
+async def _run_event(
+    session: AsyncSession,
+    *,
+    event: TimelineEvent,
+    now: datetime,
+    settings: LifecycleSettings,
+    party: Party | None,
+    asked_at: datetime | None,
+) -> Outcome:
     out: list[Outgoing] = []
     if party is None:
         return Outcome(False, "бронь удалена")
@@ -425,17 +463,19 @@ async def write_messages(session: AsyncSession, messages: list[Outgoing], now: d
     rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
-            "dedupe_key": m.dedupe_key[:300],
+            "dedupe_key": part.dedupe_key,
             "recipient_kind": m.recipient_kind,
             "recipient_ref": m.recipient_ref,
             "chat_id": m.chat_id,
-            "text": m.text,
-            "buttons": [[b.as_dict() for b in row] for row in m.buttons] if m.buttons else None,
-            "state": OutboxState.PENDING if m.chat_id else OutboxState.NO_CHAT,
+            "text": part.text,
+            "buttons": part.buttons,
+            "state": initial_state(m.chat_id),
             "attempts": 0,
             "next_attempt_at": now,
-            "created_at": now,
+            "created_at": part.created_at,
+            "expires_at": m.expires_at,
         }
         for m in messages
+        for part in message_parts(m.dedupe_key, m.text, m.buttons, now)
     ]
     await session.execute(_outbox_insert(session.get_bind().dialect.name), rows)

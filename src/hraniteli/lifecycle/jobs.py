@@ -101,6 +101,10 @@ async def recount_sessions_provided(
     return {"psychologists": len(psychologists), "changed": changed}
 
 
+SLOT_REMINDER_FRESH = timedelta(hours=20)
+"""An evening's reminder to update slots that could not go out by the next afternoon is dropped."""
+
+
 async def remind_to_update_slots(
     session: AsyncSession, now: datetime, tick: datetime, settings: LifecycleSettings
 ) -> dict[str, Any]:
@@ -117,6 +121,7 @@ async def remind_to_update_slots(
             text=f"Добрый вечер! Пожалуйста, проверьте, что ваши свободные окна на ближайшие недели "
             f"актуальны: {link}",
             now=now,
+            expires_at=tick + SLOT_REMINDER_FRESH,
         )
         sent += message is not None
     return {"reminded": sent}

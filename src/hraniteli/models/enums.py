@@ -78,3 +78,4 @@ class OutboxState(StrEnum):
     BLOCKED = "blocked"  # the person blocked the bot (403)
     FAILED = "failed"  # gave up after the last retry
     HELD = "held"  # no bot token configured: readable in the outbox API
+    EXPIRED = "expired"  # its moment passed before it could go (a reminder of a session begun)

@@ -41,3 +41,6 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """After this the message is useless or misleading (a request to confirm a session that has
+    begun): it is marked `expired` instead of sent. None: it never goes stale."""

@@ -26,6 +26,11 @@ class Send:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def is_group(chat_id: str) -> bool:
+    """Groups, supergroups and channels have negative ids in the Bot API; people, positive."""
+    return chat_id.startswith("-")
+
+
 class Pacer:
     """When the next message may go, for the whole bot and for each chat.
 
@@ -36,7 +41,8 @@ class Pacer:
       the *answer* to the send `rate` sends before it (an answer comes after its arrival), so even
       with several sends in flight and network jitter no second holds more than `rate` arrivals.
     - Per chat: the next message to a chat starts `chat_interval` after the answer to the
-      previous one; while a message to a chat is in flight the chat is busy.
+      previous one (`group_interval` for a group or channel, whose ids are negative); while a
+      message to a chat is in flight the chat is busy.
     - `pause(seconds)`: a 429's `retry_after` stops every send.
     """
 
@@ -46,6 +52,7 @@ class Pacer:
         rate_per_second: float,
         chat_interval: float,
         clock: Clock,
+        group_interval: float | None = None,
         sleep: Sleep,
         burst: int = 1,
     ) -> None:
@@ -53,6 +60,7 @@ class Pacer:
         self._burst = max(burst, 1)
         self._gather = max(1, self._burst // 5)
         self._chat_interval = max(chat_interval, 0.0)
+        self._group_interval = self._chat_interval if group_interval is None else max(group_interval, 0.0)
         self._clock = clock
         self._sleep = sleep
         self._next_send = 0.0
@@ -110,7 +118,10 @@ class Pacer:
         now = self.now()
         send.answered_at = now
         send.done.set()
-        self._chat_ready[send.chat_id] = now + self._chat_interval
+        self._chat_ready[send.chat_id] = now + self.interval_of(send.chat_id)
+
+    def interval_of(self, chat_id: str) -> float:
+        return self._group_interval if is_group(chat_id) else self._chat_interval
 
     def hold_chat(self, chat_id: str, until: float) -> None:
         """Nothing to this chat before `until` (its message is retried then; none may overtake it)."""

@@ -19,8 +19,9 @@ rows whose outcome was not written come due again when their lease ends — and 
 the messages answered since the last write: one per chat (a chat never has two in flight).
 
 Limits (`pacing.Pacer`): about `rate_per_second` sends for the whole bot, never more than that
-arriving in any second, and at least `chat_interval_seconds` from the answer to one message to
-the next send to the same chat. A 429 pauses every send for `retry_after` and retries the row
+arriving in any second, and at least `chat_interval_seconds` (`group_interval_seconds` for a
+group, such as the admin chat) from the answer to one message to the next send to the same
+chat. A 429 pauses every send for `retry_after` and retries the row
 after it; 5xx, network errors and timeouts retry with exponential backoff until `max_attempts`,
 then `failed`; 403 marks the chat `blocked` and alerts the administrators; other 400s fail at
 once. A retried row keeps its chat's later messages behind it.
@@ -28,6 +29,9 @@ once. A retried row keeps its chat's later messages behind it.
 Without a bot token (or with one Telegram rejects) due rows are moved to `held`: kept and
 readable in the outbox API. `release_held()` makes them pending again; `run()` calls it on
 start when a token is configured, so restarting the worker with a token sends them.
+
+A row past its `expires_at` (a reminder of a session that has begun, after a long hold or
+downtime) is never sent: it is marked `expired`, when claimed or when released.
 
 Message texts may hold health data: they are never logged, nor stored in `last_error`.
 """
@@ -71,6 +75,8 @@ CLAIM_SECONDS = 0.25
 """At high rates a claim takes this many seconds of sends (see `_claim_size`)."""
 RECORD_SECONDS = 1.0
 """Longest an answer waits to be written (bounds what a crash resends)."""
+STALE = "its moment passed before it could be sent"
+"""`last_error` of an expired message."""
 BURST_SECONDS = 0.05
 """Sends the pacer lets catch up after a short gap (a claim, a write), in seconds of the rate."""
 
@@ -88,6 +94,7 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.recipient_kind,
     OutboxMessage.recipient_ref,
     OutboxMessage.created_at,
+    OutboxMessage.expires_at,
 )
 """What a claim reads of a row (`_Claimed`)."""
 
@@ -104,10 +111,13 @@ class DeliveryReport:
     failed: int = 0
     blocked: int = 0
     held: int = 0
+    expired: int = 0
+    """Not sent: their moment had passed (`expires_at`)."""
 
     @property
     def total(self) -> int:
-        return self.sent + self.retried + self.postponed + self.failed + self.blocked + self.held
+        rows = (self.sent, self.retried, self.postponed, self.failed, self.blocked, self.held, self.expired)
+        return sum(rows)
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class _Claimed:
     recipient_kind: str
     recipient_ref: str | None
     created_at: datetime
+    expires_at: datetime | None
     lease_until: datetime
 
 
@@ -129,6 +140,7 @@ class _Result(StrEnum):
     BLOCKED = "blocked"
     HELD = "held"
     FAILED = "failed"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,7 @@ class TelegramSender:
     admin_chat_id: str | None = None
     rate_per_second: float = 30.0
     chat_interval_seconds: float = 1.0
+    group_interval_seconds: float = 3.0
     max_attempts: int = 8
     max_in_flight: int = 10
     batch_size: int = 100
@@ -228,6 +241,7 @@ class TelegramSender:
         self._pacer = Pacer(
             rate_per_second=self.rate_per_second,
             chat_interval=self.chat_interval_seconds,
+            group_interval=self.group_interval_seconds,
             clock=self.clock,
             sleep=self.sleep,
             burst=int(self.rate_per_second * BURST_SECONDS),
@@ -251,6 +265,7 @@ class TelegramSender:
             admin_chat_id=settings.telegram_admin_chat_id,
             rate_per_second=settings.telegram_rate_per_second,
             chat_interval_seconds=settings.telegram_chat_interval_seconds,
+            group_interval_seconds=settings.telegram_group_interval_seconds,
             max_attempts=settings.telegram_max_attempts,
             max_in_flight=settings.telegram_max_in_flight,
             batch_size=settings.worker_batch_size,
@@ -392,7 +407,8 @@ class TelegramSender:
                 continue  # a chat was answered or came free while we looked
             # Wait for a chat's interval, not for a retry's (deliver_due ends; a later round sends it).
             ready = self._pacer.next_chat_ready()
-            if ready is None or ready - self._pacer.now() > self.chat_interval_seconds:
+            longest = max(self.chat_interval_seconds, self.group_interval_seconds)
+            if ready is None or ready - self._pacer.now() > longest:
                 return False
             await self._flush(round_)  # a retry's later messages are held before we look
             if not await self._any_due():
@@ -402,6 +418,10 @@ class TelegramSender:
 
     async def _send_next(self, round_: _Round) -> None:
         claimed = round_.queue.popleft()
+        if claimed.expires_at is not None and claimed.expires_at <= self._now():
+            stale = Outcome(OutboxState.EXPIRED, error=STALE, counts_attempt=False)
+            self._add_mark(round_, self._decide(claimed, stale))
+            return
         await round_.slots.acquire()
         try:
             await self._pacer.wait_turn(claimed.chat_id)
@@ -431,7 +451,10 @@ class TelegramSender:
             # In this process at once (its later messages stay behind it); in the database with the write.
             delay = (mark.retry_at - self._now()).total_seconds()
             self._pacer.hold_chat(claimed.chat_id, self._pacer.now() + delay)
-        if mark.result is not _Result.SENT:
+        self._add_mark(round_, mark)
+
+    def _add_mark(self, round_: _Round, mark: _Mark) -> None:
+        if mark.result not in (_Result.SENT, _Result.EXPIRED):
             round_.urgent = True
         if not round_.marks:
             round_.first_mark_at = self._pacer.now()
@@ -440,21 +463,30 @@ class TelegramSender:
     async def release_held(
         self, now: datetime | None = None, *, created_after: datetime | None = None
     ) -> int:
-        """Held rows become pending and due at once (`created_after`: only those newer than it)."""
+        """Held rows become pending and due at once (`created_after`: only those newer than it);
+        those whose moment has passed (`expires_at`) become `expired` instead."""
         now = now or self.clock()
-        query = (
-            update(OutboxMessage)
-            .where(OutboxMessage.state == OutboxState.HELD, OutboxMessage.chat_id.is_not(None))
-            .values(state=OutboxState.PENDING, next_attempt_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        held = (OutboxMessage.state == OutboxState.HELD) & OutboxMessage.chat_id.is_not(None)
         if created_after is not None:
-            query = query.where(OutboxMessage.created_at > created_after)
+            held &= OutboxMessage.created_at > created_after
+        stale = OutboxMessage.expires_at.is_not(None) & (OutboxMessage.expires_at <= now)
         async with self.database.unit_of_work() as session:
-            released = cast("CursorResult[Any]", await session.execute(query)).rowcount
-        if released:
-            logger.info("outbox: %d held messages released", released)
-        return released
+            expired = await session.execute(
+                update(OutboxMessage)
+                .where(held & stale)
+                .values(state=OutboxState.EXPIRED, last_error=STALE)
+                .execution_options(synchronize_session=False)
+            )
+            released = await session.execute(
+                update(OutboxMessage)
+                .where(held)
+                .values(state=OutboxState.PENDING, next_attempt_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        counts = [cast("CursorResult[Any]", result).rowcount for result in (released, expired)]
+        if any(counts):
+            logger.info("outbox: %d held messages released, %d expired", *counts)
+        return counts[0]
 
     # --- claiming ---------------------------------------------------------------------------------
 
@@ -590,6 +622,8 @@ class TelegramSender:
             return _Mark(claimed, _Result.BLOCKED, params, outcome.error)
         if outcome.state is OutboxState.HELD:
             return _Mark(claimed, _Result.HELD, params, outcome.error)
+        if outcome.state is OutboxState.EXPIRED:
+            return _Mark(claimed, _Result.EXPIRED, params, outcome.error)
         if outcome.state is OutboxState.PENDING and (
             not outcome.counts_attempt or attempts < self.max_attempts
         ):

@@ -488,6 +488,31 @@ async def test_send_ticket_notification_enqueues_the_text_for_the_client(
         await client.post("/webhook/send-ticket-notification", json={"ticket_id": TICKET, "message": "x"}),
         401,
     )
+    too_long = {"ticket_id": TICKET, "message": "слово " * 3000}
+    assert_error(await client.post("/webhook/send-ticket-notification", json=too_long, headers=ADMIN), 400)
+    assert len(await _outbox(client)) == 1
+
+
+async def test_a_long_ticket_notification_is_queued_whole_in_telegram_sized_parts(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    anna = await _anna(database)
+    await _booked(database, anna, client=await _client(database))
+    paragraph = ("Подробности о переносе сессии. " * 40).strip()
+    letter = "\n\n".join(f"{n}. {paragraph}" for n in range(1, 8))
+
+    sent = await client.post(
+        "/webhook/send-ticket-notification",
+        json={"ticket_id": TICKET, "notification_type": "custom", "message": letter},
+        headers=ADMIN,
+    )
+
+    assert sent.status_code == 200, sent.text
+    parts = sorted(await _outbox(client), key=lambda message: message["dedupe_key"])  # key, key#2, key#3
+    assert len(parts) == 3
+    assert {(m["chat_id"], m["state"]) for m in parts} == {("555", "pending")}
+    assert all(len(m["text"]) <= 4096 for m in parts)
+    assert "\n\n".join(m["text"] for m in parts) == letter
 
 
 @pytest.mark.parametrize("suffix", BOTH)

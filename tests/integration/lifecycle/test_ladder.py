@@ -117,6 +117,16 @@ async def test_a_confirmed_client_gets_no_more_requests_but_the_reminder_and_fee
         "feedback:client",
         "feedback:psychologist",
     ]
+    # Each goes stale at its own moment: a request to confirm once the session has begun, a
+    # reminder once it has ended, a feedback request three days later.
+    end = START + timedelta(hours=1)
+    assert [m.expires_at for m in messages] == [
+        START,
+        end,
+        end,
+        end + timedelta(days=3),
+        end + timedelta(days=3),
+    ]
     assert (await _booking(database, booking.id)).status == BookingStatus.CONFIRMED
     async with database.unit_of_work(write=False) as session:
         states = {e.kind: e.state for e in await list_timeline(session, booking_id=booking.id)}

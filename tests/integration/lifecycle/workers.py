@@ -248,7 +248,9 @@ def workers(database_url: str, count: int, *, batch_size: int) -> Iterator[list[
                 worker.process.wait(timeout=10)
 
 
-def wait_until_ready(started: list[WorkerProcess], *, timeout: float = 20) -> None:
+def wait_until_ready(started: list[WorkerProcess], *, timeout: float = 60) -> None:
+    """Until each prints its banner: a worker imports aiogram, whose types take seconds to build
+    (5–10 s on a busy shared machine)."""
     deadline = time.monotonic() + timeout
     while not all(worker.is_ready() for worker in started):
         for worker in started:

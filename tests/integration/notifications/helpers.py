@@ -26,6 +26,7 @@ async def enqueue(
     buttons: list[list[Button]] | None = None,
     kind: str = CLIENT,
     ref: str | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """One message in its own committed unit of work."""
     async with database.unit_of_work() as session:
@@ -38,6 +39,7 @@ async def enqueue(
             text=text,
             buttons=buttons,
             now=now,
+            expires_at=expires_at,
         )
 
 

@@ -288,6 +288,10 @@ async def schedule_after_3_weeks(request: Request) -> Response:
     return await _offer(request)
 
 
+MAX_TICKET_MESSAGE = 16_000
+"""An administrator's message to a client: up to four Telegram messages (longer ones are split)."""
+
+
 @webhook(router, "send-ticket-notification", ["POST"])
 async def send_ticket_notification(request: Request) -> Response:
     ctx = context(request)
@@ -296,6 +300,10 @@ async def send_ticket_notification(request: Request) -> Response:
     message = text(payload.get("message"))
     if not message:
         raise InvalidInput("`message` is required", details=[{"field": "message"}])
+    if len(message) > MAX_TICKET_MESSAGE:
+        raise InvalidInput(
+            f"`message` is longer than {MAX_TICKET_MESSAGE} characters", details=[{"field": "message"}]
+        )
     now = ctx.now()
     async with ctx.unit_of_work() as session:
         booking = await sessions.active_booking(session, text(payload.get("ticket_id")))
@@ -307,7 +315,7 @@ async def send_ticket_notification(request: Request) -> Response:
             recipient_kind=CLIENT,
             recipient_ref=str(booking.client_id) if booking.client_id else None,
             chat_id=chat,
-            text=message[:4000],
+            text=message,
             now=now,
         )
     return json_response({"success": True, "message": "Уведомление поставлено в очередь"})

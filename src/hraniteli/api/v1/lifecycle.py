@@ -42,6 +42,7 @@ class OutboxMessageOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    expires_at: datetime | None
 
 
 class TickOut(BaseModel):
@@ -107,6 +108,7 @@ async def list_outbox(
                 last_error=m.last_error,
                 created_at=m.created_at,
                 sent_at=m.sent_at,
+                expires_at=m.expires_at,
             )
             for m in found
         ]
