@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 
@@ -36,6 +38,16 @@ async def test_process_link_gives_the_application_client_a_chat_and_releases_kep
             text="Ваша сессия…",
             now=NOW,
         )
+        await outbox.enqueue(
+            session,
+            dedupe_key="stale",
+            recipient_kind="client",
+            recipient_ref=str(anna.id),
+            chat_id=None,
+            text="Подтвердите сессию, которая уже прошла",
+            now=NOW - timedelta(hours=30),
+            expires_at=NOW - timedelta(hours=6),
+        )
 
     linked = await client.post(
         "/webhook/process-link", json={"user_id": "123456789", "ticket_id": "k3f9a"}, headers=ADMIN
@@ -48,12 +60,14 @@ async def test_process_link_gives_the_application_client_a_chat_and_releases_kep
     assert again.json()["client_id"] == linked.json()["client_id"] == str(anna.id)
     async with database.unit_of_work(write=False) as session:
         stored = await session.get(Client, anna.id)
-        kept = (
-            await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == "kept"))
-        ).scalar_one()
+        kept, stale = (
+            await session.execute(select(OutboxMessage).order_by(OutboxMessage.dedupe_key))
+        ).scalars()
     assert stored is not None
     assert stored.telegram_id == "123456789"
-    assert (kept.chat_id, kept.state) == ("123456789", OutboxState.PENDING)
+    assert (kept.dedupe_key, kept.chat_id, kept.state) == ("kept", "123456789", OutboxState.PENDING)
+    # What went stale while the client had no chat is not sent now.
+    assert (stale.dedupe_key, stale.chat_id, stale.state) == ("stale", None, OutboxState.NO_CHAT)
 
 
 async def test_bad_links_change_nothing(client: httpx.AsyncClient, database: Database) -> None:
