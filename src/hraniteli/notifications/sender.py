@@ -33,7 +33,8 @@ start when a token is configured, so restarting the worker with a token sends th
 A row past its `expires_at` (a reminder of a session that has begun, after a long hold or
 downtime) is never sent: it is marked `expired`, when claimed or when released.
 
-Message texts may hold health data: they are never logged, nor stored in `last_error`.
+Its queries live in `delivery.claims`, the writing of answers in `delivery.records`. Message
+texts may hold health data: they are never logged, nor stored in `last_error`.
 """
 
 from __future__ import annotations
@@ -41,12 +42,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from aiogram import Bot
@@ -54,18 +53,27 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.token import TokenValidationError
-from sqlalchemy import CursorResult, Table, bindparam, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import update
 
 from hraniteli.clock import Clock, utc_now
 from hraniteli.models import OutboxMessage, OutboxState
-from hraniteli.notifications import service as outbox
+from hraniteli.notifications.delivery import claims
+from hraniteli.notifications.delivery.records import (
+    STALE,
+    Claimed,
+    DeliveryReport,
+    Mark,
+    Recorder,
+    Result,
+)
 from hraniteli.notifications.outcomes import TOKEN_REJECTED, Outcome, send_message
 from hraniteli.notifications.pacing import Pacer, Send, Sleep
 
 if TYPE_CHECKING:
     from hraniteli.config import Settings
     from hraniteli.db import Database
+
+__all__ = ["STALE", "DeliveryReport", "TelegramSender"]
 
 CANDIDATES_PER_SLOT = 1.25
 """Due rows looked at per batch place, to fill a batch with distinct chats (backlogged chats are
@@ -75,115 +83,10 @@ CLAIM_SECONDS = 0.25
 """At high rates a claim takes this many seconds of sends (see `_claim_size`)."""
 RECORD_SECONDS = 1.0
 """Longest an answer waits to be written (bounds what a crash resends)."""
-STALE = "its moment passed before it could be sent"
-"""`last_error` of an expired message."""
 BURST_SECONDS = 0.05
 """Sends the pacer lets catch up after a short gap (a claim, a write), in seconds of the rate."""
 
 logger = logging.getLogger(__name__)
-
-KIND_NAMES = {outbox.CLIENT: "клиент", outbox.PSYCHOLOGIST: "психолог", outbox.ADMIN: "администратор"}
-
-_OUTBOX = cast(Table, OutboxMessage.__table__)
-_CLAIMED_COLUMNS = (
-    OutboxMessage.id,
-    OutboxMessage.chat_id,
-    OutboxMessage.text,
-    OutboxMessage.buttons,
-    OutboxMessage.attempts,
-    OutboxMessage.recipient_kind,
-    OutboxMessage.recipient_ref,
-    OutboxMessage.created_at,
-    OutboxMessage.expires_at,
-)
-"""What a claim reads of a row (`_Claimed`)."""
-
-
-@dataclass
-class DeliveryReport:
-    """What one `deliver_due` did, counted in rows."""
-
-    sent: int = 0
-    retried: int = 0
-    """Tried and rescheduled: 429, 5xx, network errors, a migrated group chat."""
-    postponed: int = 0
-    """Not tried: an earlier message to the same chat was rescheduled (keeps the chat's order)."""
-    failed: int = 0
-    blocked: int = 0
-    held: int = 0
-    expired: int = 0
-    """Not sent: their moment had passed (`expires_at`)."""
-
-    @property
-    def total(self) -> int:
-        rows = (self.sent, self.retried, self.postponed, self.failed, self.blocked, self.held, self.expired)
-        return sum(rows)
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    id: uuid.UUID
-    chat_id: str
-    text: str
-    buttons: list[list[dict[str, Any]]] | None
-    attempts: int
-    recipient_kind: str
-    recipient_ref: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    lease_until: datetime
-
-
-class _Result(StrEnum):
-    SENT = "sent"
-    RETRIED = "retried"
-    BLOCKED = "blocked"
-    HELD = "held"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class _Mark:
-    """An answer turned into the row's new values (written later, in a group)."""
-
-    claimed: _Claimed
-    result: _Result
-    params: dict[str, Any]
-    """Parameters of `_MARK`: every column it sets, for every row the same statement."""
-    error: str | None
-    retry_at: datetime | None = None
-
-
-_MARK = (
-    update(_OUTBOX)
-    .where(
-        _OUTBOX.c.id == bindparam("m_id"),
-        _OUTBOX.c.state == OutboxState.PENDING,
-        _OUTBOX.c.next_attempt_at == bindparam("m_lease"),
-    )
-    .values(
-        state=bindparam("m_state"),
-        attempts=bindparam("m_attempts"),
-        last_error=bindparam("m_error"),
-        sent_at=bindparam("m_sent_at"),
-        telegram_message_id=bindparam("m_message_id"),
-        next_attempt_at=bindparam("m_next"),
-        chat_id=bindparam("m_chat"),
-    )
-)
-"""One outcome, only while the lease is ours (else another sender took the row over)."""
-
-_RELEASE = (
-    update(_OUTBOX)
-    .where(
-        _OUTBOX.c.id == bindparam("m_id"),
-        _OUTBOX.c.state == OutboxState.PENDING,
-        _OUTBOX.c.next_attempt_at == bindparam("m_lease"),
-    )
-    .values(next_attempt_at=bindparam("m_next"))
-)
-"""A claimed row not sent (stopping, no token, lease running out): due again at once."""
 
 
 @dataclass
@@ -192,14 +95,14 @@ class _Round:
 
     report: DeliveryReport
     slots: asyncio.Semaphore
-    queue: deque[_Claimed] = field(default_factory=deque)
+    queue: deque[Claimed] = field(default_factory=deque)
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
-    marks: list[_Mark] = field(default_factory=list)
-    releases: list[_Claimed] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    releases: list[Claimed] = field(default_factory=list)
     first_mark_at: float | None = None
     urgent: bool = False
     """An answer other than a success is waiting: write it before the next send."""
-    claiming: asyncio.Task[list[_Claimed]] | None = None
+    claiming: asyncio.Task[list[Claimed]] | None = None
     writing: asyncio.Task[None] | None = None
     drained: bool = False
     """The last claim found nothing: claim again only when the queue is empty (see `_refill`)."""
@@ -236,6 +139,7 @@ class TelegramSender:
     _writer_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _backlogged: set[str] = field(default_factory=set, init=False, repr=False)
     """Busy chats seen with more due rows."""
+    _recorder: Recorder = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._pacer = Pacer(
@@ -245,6 +149,14 @@ class TelegramSender:
             clock=self.clock,
             sleep=self.sleep,
             burst=int(self.rate_per_second * BURST_SECONDS),
+        )
+        self._recorder = Recorder(
+            database=self.database,
+            now=self._now,
+            admin_chat_id=self.admin_chat_id,
+            max_attempts=self.max_attempts,
+            retry_base_seconds=self.retry_base_seconds,
+            retry_max_seconds=self.retry_max_seconds,
         )
 
     @classmethod
@@ -420,7 +332,7 @@ class TelegramSender:
         claimed = round_.queue.popleft()
         if claimed.expires_at is not None and claimed.expires_at <= self._now():
             stale = Outcome(OutboxState.EXPIRED, error=STALE, counts_attempt=False)
-            self._add_mark(round_, self._decide(claimed, stale))
+            self._add_mark(round_, self._recorder.decide(claimed, stale))
             return
         await round_.slots.acquire()
         try:
@@ -440,21 +352,21 @@ class TelegramSender:
         round_.in_flight.add(task)
         task.add_done_callback(round_.in_flight.discard)
 
-    async def _send_one(self, claimed: _Claimed, send: Send, round_: _Round) -> None:
+    async def _send_one(self, claimed: Claimed, send: Send, round_: _Round) -> None:
         try:
             outcome = await self._send(claimed)
         finally:
             self._pacer.answered(send)
             round_.slots.release()
-        mark = self._decide(claimed, outcome)
+        mark = self._recorder.decide(claimed, outcome)
         if mark.retry_at is not None:
             # In this process at once (its later messages stay behind it); in the database with the write.
             delay = (mark.retry_at - self._now()).total_seconds()
             self._pacer.hold_chat(claimed.chat_id, self._pacer.now() + delay)
         self._add_mark(round_, mark)
 
-    def _add_mark(self, round_: _Round, mark: _Mark) -> None:
-        if mark.result not in (_Result.SENT, _Result.EXPIRED):
+    def _add_mark(self, round_: _Round, mark: Mark) -> None:
+        if mark.result not in (Result.SENT, Result.EXPIRED):
             round_.urgent = True
         if not round_.marks:
             round_.first_mark_at = self._pacer.now()
@@ -464,31 +376,8 @@ class TelegramSender:
         self, now: datetime | None = None, *, created_after: datetime | None = None
     ) -> int:
         """Held rows become pending and due at once (`created_after`: only those newer than it);
-        those whose moment has passed (`expires_at`) become `expired` instead."""
-        now = now or self.clock()
-        held = (OutboxMessage.state == OutboxState.HELD) & OutboxMessage.chat_id.is_not(None)
-        if created_after is not None:
-            held &= OutboxMessage.created_at > created_after
-        stale = OutboxMessage.expires_at.is_not(None) & (OutboxMessage.expires_at <= now)
-        async with self.database.unit_of_work() as session:
-            expired = await session.execute(
-                update(OutboxMessage)
-                .where(held & stale)
-                .values(state=OutboxState.EXPIRED, last_error=STALE)
-                .execution_options(synchronize_session=False)
-            )
-            released = await session.execute(
-                update(OutboxMessage)
-                .where(held)
-                .values(state=OutboxState.PENDING, next_attempt_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        counts = [cast("CursorResult[Any]", result).rowcount for result in (released, expired)]
-        if any(counts):
-            logger.info("outbox: %d held messages released, %d expired", *counts)
-        return counts[0]
-
-    # --- claiming ---------------------------------------------------------------------------------
+        those whose moment has passed become `expired` instead."""
+        return await claims.release_held(self.database, now or self.clock(), created_after=created_after)
 
     def _now(self) -> datetime:
         return self.clock() + self._offset
@@ -498,16 +387,9 @@ class TelegramSender:
         rather than in SQLite's busy handler, which sleeps in steps of milliseconds."""
         return self._writer_lock if self.database.is_sqlite else contextlib.nullcontext()
 
-    def _due(self, now: datetime) -> Any:
-        return (
-            (OutboxMessage.state == OutboxState.PENDING)
-            & (OutboxMessage.next_attempt_at <= now)
-            & OutboxMessage.chat_id.is_not(None)
-        )
-
     async def _claim(
         self, now: datetime, *, busy: Collection[str] = (), round_: _Round | None = None
-    ) -> list[_Claimed]:
+    ) -> list[Claimed]:
         """The oldest due rows, one per chat, none of a `busy` chat; leased to this sender.
 
         Chats known to have more due rows (a backlog) are left out of the main query, so that
@@ -519,37 +401,31 @@ class TelegramSender:
         rate one transaction per batch, not two (each costs several trips through a busy loop).
         """
         marks, releases = self._take_records(round_) if round_ is not None else ([], [])
-        taken: list[_Mark] = []
+        taken: list[Mark] = []
         lease_until = now + timedelta(seconds=self.lease_seconds)
         busy = set(busy)
         free = self._backlogged - busy
-        query = (
-            select(*_CLAIMED_COLUMNS)
-            .where(self._due(now))
-            .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            .limit(int(self._claim_size * CANDIDATES_PER_SLOT))
-            .with_for_update(skip_locked=True)
+        query = claims.candidates(
+            now, limit=int(self._claim_size * CANDIDATES_PER_SLOT), leaving_out=self._backlogged
         )
-        if self._backlogged:
-            query = query.where(OutboxMessage.chat_id.not_in(sorted(self._backlogged)))
         async with self._database_turn(), self.database.unit_of_work() as session:
             if round_ is not None and (marks or releases):
-                taken = await self._record(session, round_.report, marks, releases)
+                taken = await self._recorder.record(session, round_.report, marks, releases)
             rows = list((await session.execute(query)).all())
             if free:  # backlogged chats that may take a message again: each one's oldest
-                heads = (await session.execute(self._heads(now, free))).all()
+                heads = (await session.execute(claims.heads(now, free))).all()
                 self._backlogged -= free - {row.chat_id for row in heads}  # those left have none due
                 rows = sorted([*heads, *rows], key=lambda row: (row.created_at, row.id))
             # One message per chat per claim: the chat's next message (still due, not leased) is
             # claimed after this one has been answered and the chat's interval has passed.
             chats: set[str] = set()
-            picked: list[_Claimed] = []
+            picked: list[Claimed] = []
             for row in rows:
                 if row.chat_id in chats or row.chat_id in busy:
                     self._backlogged.add(row.chat_id)
                     continue
                 chats.add(row.chat_id)
-                picked.append(_Claimed(**row._asdict(), lease_until=lease_until))
+                picked.append(Claimed(**row._asdict(), lease_until=lease_until))
                 if len(picked) == self._claim_size:
                     break
             if picked:
@@ -560,81 +436,18 @@ class TelegramSender:
                     .execution_options(synchronize_session=False)
                 )
         if round_ is not None:
-            self._count(round_.report, taken)
+            self._recorder.count(round_.report, taken)
         return picked
 
-    def _heads(self, now: datetime, chats: set[str]) -> Any:
-        """The oldest due row of each of `chats` (chats with a backlog, left out of the main query)."""
-        place = (
-            func.row_number()
-            .over(partition_by=OutboxMessage.chat_id, order_by=(OutboxMessage.created_at, OutboxMessage.id))
-            .label("place")
-        )
-        ranked = (
-            select(OutboxMessage.id, place)
-            .where(self._due(now), OutboxMessage.chat_id.in_(sorted(chats)))
-            .subquery()
-        )
-        return (
-            select(*_CLAIMED_COLUMNS)
-            .where(OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.place == 1)))
-            .with_for_update(skip_locked=True)
-        )
-
     async def _any_due(self) -> bool:
-        async with self.database.unit_of_work(write=False) as session:
-            return bool(await session.scalar(select(exists().where(self._due(self._now())))))
+        return await claims.any_due(self.database, self._now())
 
     async def _hold_due(self) -> int:
-        async with self.database.unit_of_work() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(self._due(self._now()))
-                .values(state=OutboxState.HELD, last_error=self._token_rejected or "no bot token configured")
-                .execution_options(synchronize_session=False)
-            )
-            held = cast("CursorResult[Any]", result).rowcount
-        if held:
-            logger.warning("outbox: %d messages held (%s)", held, self._token_rejected or "no bot token")
-        return held
+        return await claims.hold_due(
+            self.database, self._now(), self._token_rejected or "no bot token configured"
+        )
 
-    # --- recording --------------------------------------------------------------------------------
-
-    def _decide(self, claimed: _Claimed, outcome: Outcome) -> _Mark:
-        """The row's new values after `outcome`, answered now."""
-        now = self._now()
-        attempts = claimed.attempts + (1 if outcome.counts_attempt else 0)
-        params: dict[str, Any] = {
-            "m_id": claimed.id,
-            "m_lease": claimed.lease_until,
-            "m_state": outcome.state,
-            "m_attempts": attempts,
-            "m_error": outcome.error,
-            "m_sent_at": None,
-            "m_message_id": None,
-            "m_next": claimed.lease_until,
-            "m_chat": claimed.chat_id,
-        }
-        if outcome.state is OutboxState.SENT:
-            params |= {"m_sent_at": now, "m_message_id": outcome.message_id}
-            return _Mark(claimed, _Result.SENT, params, outcome.error)
-        if outcome.state is OutboxState.BLOCKED:
-            return _Mark(claimed, _Result.BLOCKED, params, outcome.error)
-        if outcome.state is OutboxState.HELD:
-            return _Mark(claimed, _Result.HELD, params, outcome.error)
-        if outcome.state is OutboxState.EXPIRED:
-            return _Mark(claimed, _Result.EXPIRED, params, outcome.error)
-        if outcome.state is OutboxState.PENDING and (
-            not outcome.counts_attempt or attempts < self.max_attempts
-        ):
-            delay = outcome.retry_after
-            if delay is None:
-                delay = min(self.retry_max_seconds, self.retry_base_seconds * 2 ** max(attempts - 1, 0))
-            retry_at = now + timedelta(seconds=delay)
-            params |= {"m_next": retry_at, "m_chat": outcome.new_chat_id or claimed.chat_id}
-            return _Mark(claimed, _Result.RETRIED, params, outcome.error, retry_at)
-        params["m_state"] = OutboxState.FAILED
-        return _Mark(claimed, _Result.FAILED, params, outcome.error)
+    # --- recording (`delivery.records`) -----------------------------------------------------------
 
     async def _write(self, round_: _Round) -> None:
         """Write the waiting answers and releases in one transaction."""
@@ -642,108 +455,14 @@ class TelegramSender:
         if not marks and not releases:
             return
         async with self._database_turn(), self.database.unit_of_work() as session:
-            taken = await self._record(session, round_.report, marks, releases)
-        self._count(round_.report, taken)
+            taken = await self._recorder.record(session, round_.report, marks, releases)
+        self._recorder.count(round_.report, taken)
 
     @staticmethod
-    def _take_records(round_: _Round) -> tuple[list[_Mark], list[_Claimed]]:
+    def _take_records(round_: _Round) -> tuple[list[Mark], list[Claimed]]:
         marks, releases = round_.marks, round_.releases
         round_.marks, round_.releases, round_.first_mark_at, round_.urgent = [], [], None, False
         return marks, releases
-
-    async def _record(
-        self, session: AsyncSession, report: DeliveryReport, marks: list[_Mark], releases: list[_Claimed]
-    ) -> list[_Mark]:
-        """The answers' new values, a blocked chat's alert, a retried row's chat held, unsent rows
-        released; returns the marks that took."""
-        taken = await self._write_marks(session, marks) if marks else []
-        for mark in taken:
-            if mark.result is _Result.BLOCKED:
-                await self._enqueue_blocked_alert(session, mark.claimed)
-            elif mark.result is _Result.RETRIED:
-                report.postponed += await self._hold_chat(
-                    session, mark.claimed, cast(datetime, mark.retry_at)
-                )
-        if releases:
-            now = self._now()
-            await session.execute(
-                _RELEASE,
-                [{"m_id": row.id, "m_lease": row.lease_until, "m_next": now} for row in releases],
-            )
-        return taken
-
-    @staticmethod
-    def _count(report: DeliveryReport, taken: list[_Mark]) -> None:
-        """After the commit: the report and the log."""
-        for mark in taken:
-            setattr(report, mark.result.value, getattr(report, mark.result.value) + 1)
-            if mark.result is _Result.BLOCKED:
-                logger.info("outbox message %s: chat blocked the bot", mark.claimed.id)
-            elif mark.result is _Result.RETRIED:
-                logger.info("outbox message %s: retry at %s (%s)", mark.claimed.id, mark.retry_at, mark.error)
-            elif mark.result is _Result.FAILED:
-                logger.warning(
-                    "outbox message %s: failed after %d attempts (%s)",
-                    mark.claimed.id,
-                    mark.params["m_attempts"],
-                    mark.error,
-                )
-
-    async def _write_marks(self, session: AsyncSession, marks: list[_Mark]) -> list[_Mark]:
-        """Executes the marks; returns those that took (the lease was still ours)."""
-        result = cast("CursorResult[Any]", await session.execute(_MARK, [mark.params for mark in marks]))
-        if self.database.engine.dialect.supports_sane_multi_rowcount and result.rowcount == len(marks):
-            return marks
-        # The driver does not count an executemany (asyncpg), or some lease was lost: look.
-        rows = (
-            await session.execute(
-                select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.next_attempt_at).where(
-                    OutboxMessage.id.in_([mark.claimed.id for mark in marks])
-                )
-            )
-        ).all()
-        now_is = {row.id: (row.state, row.next_attempt_at) for row in rows}
-        taken = []
-        for mark in marks:
-            if now_is.get(mark.claimed.id) == (mark.params["m_state"], mark.params["m_next"]):
-                taken.append(mark)
-            else:
-                logger.warning("outbox message %s: lease lost, outcome not recorded", mark.claimed.id)
-        return taken
-
-    async def _hold_chat(self, session: AsyncSession, claimed: _Claimed, until: datetime) -> int:
-        """The chat's later messages wait too, so none overtakes the retried one (only unleased
-        ones: a row another sender holds is left to it)."""
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == claimed.chat_id,
-                OutboxMessage.state == OutboxState.PENDING,
-                OutboxMessage.id != claimed.id,
-                OutboxMessage.created_at >= claimed.created_at,
-                OutboxMessage.next_attempt_at <= self._now(),
-            )
-            .values(next_attempt_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        return int(cast("CursorResult[Any]", result).rowcount)
-
-    async def _enqueue_blocked_alert(self, session: AsyncSession, claimed: _Claimed) -> None:
-        if claimed.recipient_kind == outbox.ADMIN or claimed.chat_id == self.admin_chat_id:
-            return  # the admin chat itself blocked the bot: nobody to tell through it
-        who = KIND_NAMES.get(claimed.recipient_kind, claimed.recipient_kind)
-        ref = f" {claimed.recipient_ref}" if claimed.recipient_ref else ""
-        await outbox.enqueue(
-            session,
-            dedupe_key=f"blocked:{claimed.chat_id}",
-            recipient_kind=outbox.ADMIN,
-            chat_id=self.admin_chat_id,
-            text=(
-                f"Бот заблокирован: {who}{ref} (чат {claimed.chat_id}) больше не получает сообщений. "
-                f"Сообщение {claimed.id} не доставлено."
-            ),
-            now=self._now(),
-        )
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -759,7 +478,7 @@ class TelegramSender:
                 raise
         return self._bot
 
-    async def _send(self, claimed: _Claimed) -> Outcome:
+    async def _send(self, claimed: Claimed) -> Outcome:
         try:
             bot = self._get_bot()
         except TokenValidationError:

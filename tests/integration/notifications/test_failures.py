@@ -226,7 +226,7 @@ async def test_a_sender_that_dies_before_writing_its_answers_resends_at_most_one
     async def no_database(*_args: object, **_kwargs: object) -> list[object]:
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(dying, "_record", no_database)
+    monkeypatch.setattr(dying._recorder, "record", no_database)
     with pytest.raises(ConnectionError):
         await dying.deliver_due()
     first_round = [(message.chat_id, message.text) for message in telegram_api.messages]
