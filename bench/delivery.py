@@ -48,8 +48,6 @@ import cProfile
 import gc
 import heapq
 import io
-import os
-import platform
 import pstats
 import random
 import select as select_module
@@ -61,7 +59,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,21 +67,37 @@ from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import uvicorn
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from _common import (
+    ROOT,
+    bench_parser,
+    format_table,
+    headline,
+    insert_rows,
+    migrated_database,
+    optional,
+    plain_pg,
+    psychologist_row,
+    ratio,
+    run_loop,
+    slot_row,
+    sqlite_instant,
+    stop_process,
+    wait_until_up,
+    write_results,
+)
 from hraniteli.config import Settings
 from hraniteli.db import Database, create_engine
 from hraniteli.lifecycle.actions import LifecycleSettings
 from hraniteli.lifecycle.rules import CONFIRMATION_KINDS, MEETING_KINDS, EventKind, plan
 from hraniteli.lifecycle.worker import Worker
-from hraniteli.migrate import upgrade
 from hraniteli.models import (
     Booking,
     BookingStatus,
@@ -91,24 +105,15 @@ from hraniteli.models import (
     OutboxMessage,
     OutboxState,
     Psychologist,
-    RepeatRule,
     Slot,
     SlotState,
     TimelineEvent,
     WorkState,
 )
 from hraniteli.notifications.sender import TelegramSender
-from schedule_endpoints import DEFAULT_PG_ADMIN, RESULTS, ROOT, _plain_pg, _sqlite_instant, fresh_database
 
-if str(ROOT) not in sys.path:  # tests.fakes: run as `python bench/delivery.py`, bench/ is on the path
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
-
-try:  # `hraniteli serve` runs on uvloop (uvicorn's default when installed): so does this
-    from uvloop import run as run_loop
-except ImportError:  # pragma: no cover
-    from asyncio import run as run_loop
+# isort: split
+from tests.fakes.telegram_api import TOKEN, FakeTelegram  # importable once _common put the root on the path
 
 SWEEP_TARGET = 1000.0
 """Timeline rows per second."""
@@ -121,20 +126,7 @@ SESSION_GAP = timedelta(hours=2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "--database-url",
-        help="an existing, EMPTY database to migrate and seed (left seeded); default: a temp SQLite file",
-    )
-    target.add_argument(
-        "--postgres",
-        action="store_true",
-        help="create (and drop afterwards) a throwaway database on the PostgreSQL at --pg-admin-url",
-    )
-    parser.add_argument("--pg-admin-url", default=os.environ.get("HRANITELI_TEST_PG_URL", DEFAULT_PG_ADMIN))
+    parser = bench_parser(__doc__)
     parser.add_argument("--bookings", type=int, default=10_000)
     parser.add_argument("--psychologists", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=100, help="worker and sender batch size")
@@ -157,7 +149,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("sweep", "delivery-a", "delivery-b", "delivery-c", "delivery-d"),
         help="cProfile that part and print the top functions",
     )
-    parser.add_argument("--json", action="store_true", help="write the results to bench/results/")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.serve_fake:
@@ -324,23 +315,14 @@ def fake_api(mode: str) -> Iterator[str]:
         _wait_until_up(base, alive=lambda: process.poll() is None)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
-def _wait_until_up(base: str, *, alive: Any) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.post(f"{base}/bot{TOKEN}/getMe", timeout=1).status_code == 200:
-                return
-        if not alive() or time.monotonic() > deadline:
-            raise SystemExit("the fake Bot API did not answer")
-        time.sleep(0.05)
+def _wait_until_up(base: str, *, alive: Callable[[], bool]) -> None:
+    if not wait_until_up(
+        lambda: httpx.post(f"{base}/bot{TOKEN}/getMe", timeout=1), alive=alive, seconds=20, interval=0.05
+    ):
+        raise SystemExit("the fake Bot API did not answer")
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -354,43 +336,15 @@ class Seeded:
     seconds: float
 
 
-def _psychologist(index: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "name": f"Психолог Тестовый {index:03d}",
-        "telegram_id": str(5_000_000_000 + index),
-        "editor_secret": uuid.uuid4().hex,
-        "time_zone": "Europe/Moscow",
-        "additional_modals": [],
-        "skills": [],
-        "queries": [],
-        "is_verified": True,
-        "in_community": True,
-        "is_onboarding_finished": True,
-        "is_first_free": False,
-        "is_help_hand": False,
-        "is_all_with_price": True,
-        "group": "community",
-        "debt": 8,
-        "sessions_provided": 0,
-        "client_sex": "any",
-        "min_client_age": 18,
-        "max_client_age": 100,
-        "is_active": True,
-        "allow_assignment": True,
-        "schedule_revision": 0,
-        "extra": {},
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 async def seed(url: str, args: argparse.Namespace, now: datetime) -> Seeded:
     started = time.perf_counter()
     rng = random.Random(2026)
     booked_at = now - timedelta(days=1)
     first_start = (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-    people = [_psychologist(index, now) for index in range(1, args.psychologists + 1)]
+    people = [
+        psychologist_row(index, now, telegram_id=str(5_000_000_000 + index))
+        for index in range(1, args.psychologists + 1)
+    ]
     clients, slots, bookings, events = [], [], [], []
     done = {EventKind.CREATE_MEETING}
     for number in range(args.bookings):
@@ -408,20 +362,7 @@ async def seed(url: str, args: argparse.Namespace, now: datetime) -> Seeded:
                 "updated_at": booked_at,
             }
         )
-        slots.append(
-            {
-                "id": slot_id,
-                "psychologist_id": psychologist["id"],
-                "start_at": start,
-                "duration_minutes": 60,
-                "state": SlotState.BOOKED.value,
-                "repeat_rule": RepeatRule.NONE.value,
-                "repeat_root_id": None,
-                "is_over_event": False,
-                "created_at": booked_at,
-                "updated_at": booked_at,
-            }
-        )
+        slots.append(slot_row(psychologist["id"], start, SlotState.BOOKED, booked_at, slot_id=slot_id))
         bookings.append(
             {
                 "id": booking_id,
@@ -464,26 +405,16 @@ async def seed(url: str, args: argparse.Namespace, now: datetime) -> Seeded:
                 done_at = booked_at + timedelta(hours=1)
                 row.update(state=WorkState.SKIPPED.value, result="клиент подтвердил", done_at=done_at)
             events.append(row)
-    engine = create_engine(url, pool_size=0)
-    try:
-        async with engine.begin() as connection:
-            existing = (await connection.execute(select(func.count()).select_from(Psychologist))).scalar()
-            if existing:
-                raise SystemExit(f"the database already has {existing} psychologists: give an empty one")
-            await connection.execute(insert(Psychologist.__table__), people)
-            for table, rows in (
-                (Client.__table__, clients),
-                (Slot.__table__, slots),
-                (Booking.__table__, bookings),
-                (TimelineEvent.__table__, events),
-            ):
-                for offset in range(0, len(rows), 5000):
-                    await connection.execute(insert(table), rows[offset : offset + 5000])
-        async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await insert_rows(
+        url,
+        [
+            (Psychologist.__table__, people),
+            (Client.__table__, clients),
+            (Slot.__table__, slots),
+            (Booking.__table__, bookings),
+            (TimelineEvent.__table__, events),
+        ],
+    )
     due = sum(1 for row in events if row["kind"] == EventKind.REMINDER.value)
     return Seeded(args.bookings, len(events), due, time.perf_counter() - started)
 
@@ -530,7 +461,7 @@ async def restore(url: str) -> None:
     finally:
         await engine.dispose()
     if url.startswith("postgresql"):
-        connection = await asyncpg.connect(_plain_pg(url))
+        connection = await asyncpg.connect(plain_pg(url))
         try:
             await connection.execute("VACUUM ANALYZE timeline_events, outbox_messages")
         finally:
@@ -597,7 +528,7 @@ def raw_sweep_sqlite(url: str, now: datetime, batch: int, max_batches: int) -> i
         query = _RAW_SELECT.format(now="?", limit="?")
         mark = _RAW_UPDATE.format("?1", "?2", "?3")
         write = _RAW_INSERT.format(*(f"?{n}" for n in range(1, 8)))
-        at = _sqlite_instant(now)
+        at = sqlite_instant(now)
         total = 0
         for _ in range(max_batches):
             connection.execute("BEGIN IMMEDIATE")
@@ -616,7 +547,7 @@ def raw_sweep_sqlite(url: str, now: datetime, batch: int, max_batches: int) -> i
 
 async def raw_sweep_postgres(url: str, now: datetime, batch: int, max_batches: int) -> int:
     """asyncpg, one transaction per batch, FOR UPDATE OF t SKIP LOCKED like the worker."""
-    connection = await asyncpg.connect(_plain_pg(url))
+    connection = await asyncpg.connect(plain_pg(url))
     try:
         query = _RAW_SELECT.format(now="$1", limit="$2") + " FOR UPDATE OF t SKIP LOCKED"
         mark = _RAW_UPDATE.format("$1", "$2", "$3")
@@ -897,30 +828,31 @@ def _yes(value: bool | None) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = (
-        f"{'phase':<42} {'count':>6} {'s':>6} {'per s':>8} {'allowed':>8} {'÷allowed':>8} "
-        f"{'bound':>7} {'÷bound':>6} {'429s':>5}  {'target':<28} met"
+    return format_table(
+        "{:<42} {:>6} {:>6} {:>8} {:>8} {:>8} {:>7} {:>6} {:>5}  {:<28} {}",
+        ("phase", "count", "s", "per s", "allowed", "÷allowed", "bound", "÷bound", "429s", "target", "met"),
+        (
+            [
+                row.name,
+                row.count,
+                f"{row.seconds:.2f}",
+                f"{row.rate:,.0f}",
+                f"{row.allowed:,.0f}" if row.allowed else "",
+                ratio(row.rate, row.allowed),
+                f"{row.bound:,.0f}" if row.bound else "",
+                ratio(row.rate, row.bound),
+                optional(row.too_many),
+                row.target,
+                _yes(row.met),
+            ]
+            for row in rows
+        ),
     )
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        allowed = f"{row.allowed:,.0f}" if row.allowed else ""
-        ratio = f"{row.rate / row.allowed:.2f}" if row.allowed else ""
-        bound = f"{row.bound:,.0f}" if row.bound else ""
-        of_bound = f"{row.rate / row.bound:.2f}" if row.bound else ""
-        too_many = "" if row.too_many is None else str(row.too_many)
-        lines.append(
-            f"{row.name:<42} {row.count:>6} {row.seconds:>6.2f} {row.rate:>8,.0f} {allowed:>8} {ratio:>8} "
-            f"{bound:>7} {of_bound:>6} {too_many:>5}  {row.target:<28} {_yes(row.met)}"
-        )
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    with fresh_database(args) as url:
-        dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-        print(f"database: {dialect} ({url.split('@')[-1]})", file=sys.stderr)
-        upgrade(url)
+    with migrated_database(args) as (url, dialect):
         now = datetime.now(UTC)
         seeded = run_loop(seed(url, args, now))
         print(
@@ -953,9 +885,8 @@ def run(args: argparse.Namespace) -> int:
 
     print()
     print(
-        f"hraniteli lifecycle sweep and delivery — {dialect}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{os.cpu_count()} CPUs, batch {args.batch_size}, delivery windows {args.window:g} s "
-        f"({args.fast_window:g} s at {args.fast_rate}/s), "
+        f"{headline('lifecycle sweep and delivery', dialect)}, batch {args.batch_size}, "
+        f"delivery windows {args.window:g} s ({args.fast_window:g} s at {args.fast_rate}/s), "
         f"fake Bot API in a {args.fake}"
     )
     print(
@@ -973,14 +904,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"total {total:.0f} s")
     if args.json:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"delivery-{dialect}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         meta = {
-            "dialect": dialect,
-            "at": datetime.now(UTC).isoformat(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
             "bookings": seeded.bookings,
             "psychologists": args.psychologists,
             "batch_size": args.batch_size,
@@ -988,10 +912,7 @@ def run(args: argparse.Namespace) -> int:
             "fast_window": args.fast_window,
             "fake": args.fake,
         }
-        out.write_bytes(
-            orjson.dumps({"meta": meta, "results": [asdict(r) for r in rows]}, option=orjson.OPT_INDENT_2)
-        )
-        print(f"wrote {out.relative_to(ROOT)}")
+        write_results("delivery", dialect, meta, rows)
     sweep_row = rows[0]
     complete = sweep_row.notes["report"]["events_done"] == seeded.due
     return 0 if complete and sweep_row.notes["outbox_rows"] == 2 * seeded.due else 1

@@ -31,61 +31,59 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
-import platform
 import random
-import sqlite3
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
-from hraniteli.api.compat import render
-from hraniteli.api.compat.common import client_zone, window
-from hraniteli.applications.forms import parse_form
-from hraniteli.db import Database, create_engine
-from hraniteli.kit.moscow import MSK
-from hraniteli.matching import rules
-from hraniteli.matching import service as matching
-from hraniteli.migrate import upgrade
-from hraniteli.models import ApplicationKind, Booking, Psychologist, RepeatRule, Slot, SlotState
-from hraniteli.schedule import service as schedule
-from schedule_endpoints import (
-    DEFAULT_PG_ADMIN,
-    RESULTS,
-    ROOT,
+from _common import (
+    RESULT_TITLES,
     SUNDAY,
     HttpCall,
     Result,
-    _plain_pg,
-    _sqlite_instant,
     add_load_options,
+    bench_parser,
     check_load_options,
     count_slots,
-    drive,
-    fresh_database,
+    format_table,
+    headline,
+    insert_rows,
     load_label,
     measure_http,
+    measure_raw,
+    migrated_database,
+    msk_at,
     percentiles_ms,
+    psychologist_row,
+    ratio,
+    raw_driver,
     report_progress,
+    result_cells,
+    run_loop,
+    seed_days,
     server,
+    slot_row,
+    sqlite_instant,
+    write_results,
 )
+from hraniteli.api.compat import render
+from hraniteli.api.compat.common import client_zone, window
+from hraniteli.applications.forms import parse_form
+from hraniteli.db import Database
+from hraniteli.kit.moscow import MSK
+from hraniteli.matching import rules
+from hraniteli.matching import service as matching
+from hraniteli.models import ApplicationKind, Booking, Psychologist, Slot, SlotState
+from hraniteli.schedule import service as schedule
 
-try:  # the server runs on uvloop (uvicorn's default when installed): so do the in-process runs
-    from uvloop import run as run_loop
-except ImportError:  # pragma: no cover
-    from asyncio import run as run_loop
+# isort: split
+from tests.payloads import schedule_form, schedule_request  # importable once _common put the root on the path
 
 TARGET_P99_MS = 50.0
 WINDOW_DAYS = 28
@@ -140,17 +138,7 @@ FIRST_NAMES = ("Анна", "Мария", "Елена", "Ольга", "Натал
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument("--database-url", help="an existing, EMPTY database to migrate and seed")
-    target.add_argument(
-        "--postgres",
-        action="store_true",
-        help="create (and drop afterwards) a throwaway database on the PostgreSQL at --pg-admin-url",
-    )
-    parser.add_argument("--pg-admin-url", default=os.environ.get("HRANITELI_TEST_PG_URL", DEFAULT_PG_ADMIN))
+    parser = bench_parser(__doc__)
     parser.add_argument("--psychologists", type=int, default=300)
     parser.add_argument("--slots-each", type=int, default=100, help="free slots per psychologist")
     parser.add_argument("--weeks", type=int, default=4)
@@ -158,7 +146,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="the throughput scenarios")
     parser.add_argument("--seed", type=int, default=2026, help="of the random profiles")
     add_load_options(parser)
-    parser.add_argument("--json", action="store_true", help="write the results to bench/results/")
     args = parser.parse_args(argv)
     check_load_options(parser, args)
     cells = 6 * args.weeks * len(FREE_HOURS)
@@ -186,87 +173,59 @@ def _pick(rng: random.Random, table: list[tuple[Any, float]]) -> Any:
     return rng.choices([value for value, _ in table], weights=[weight for _, weight in table])[0]
 
 
-def psychologist_row(index: int, rng: random.Random, now: datetime) -> dict[str, Any]:
+def varied_psychologist(index: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     """A varied profile: most pass the application's hard filters, some fail one of them."""
     debt = rng.randint(2, 12)
     additional = rng.sample(MODALS, rng.randint(0, 2))
-    return {
-        "id": uuid.uuid4(),
-        "name": f"{SURNAMES[index % len(SURNAMES)]} {FIRST_NAMES[index % len(FIRST_NAMES)]} {index:03d}",
-        "editor_secret": uuid.uuid4().hex,
-        "time_zone": "Europe/Moscow",
-        "sex": _pick(rng, [("female", 0.8), ("male", 0.18), (None, 0.02)]),
-        "age": rng.randint(27, 60),
-        "main_modal": rng.choice(MODALS),
-        "additional_modals": additional or ["Нет дополнительной модальности"],
-        "skills": [skill for skill in SENSITIVE_SKILLS if rng.random() < 0.55],
-        "queries": rng.sample(QUERIES, rng.randint(2, 6)),
-        "is_married": rng.random() < 0.5,
-        "has_children": rng.random() < 0.4,
-        "is_verified": True,
-        "in_community": True,
-        "is_onboarding_finished": True,
-        "min_price": rng.choice([None, 1500, 2000, 3000]),
-        "is_first_free": rng.random() < 0.3,
-        "is_help_hand": rng.random() < 0.15,
-        "help_hand_min_price": 0,
-        "is_all_with_price": True,
-        "does_diagnostics": rng.random() < 0.1,
-        "group": _pick(rng, [("community", 0.85), ("supervision", 0.1), ("helpful_hand", 0.05)]),
-        "debt": debt,
-        "sessions_provided": rng.randint(0, debt),
-        "client_sex": _pick(rng, [("any", 0.75), ("female", 0.15), ("male", 0.1)]),
-        "min_client_age": _pick(rng, [(18, 0.8), (21, 0.1), (25, 0.1)]),
-        "max_client_age": _pick(rng, [(100, 0.75), (65, 0.1), (45, 0.1), (25, 0.05)]),
-        "is_active": rng.random() < 0.95,
-        "allow_assignment": rng.random() < 0.95,
-        "schedule_revision": 0,
-        "extra": {},
-        "created_at": now,
-        "updated_at": now,
-    }
+    return psychologist_row(
+        index,
+        now,
+        name=f"{SURNAMES[index % len(SURNAMES)]} {FIRST_NAMES[index % len(FIRST_NAMES)]} {index:03d}",
+        sex=_pick(rng, [("female", 0.8), ("male", 0.18), (None, 0.02)]),
+        age=rng.randint(27, 60),
+        main_modal=rng.choice(MODALS),
+        additional_modals=additional or ["Нет дополнительной модальности"],
+        skills=[skill for skill in SENSITIVE_SKILLS if rng.random() < 0.55],
+        queries=rng.sample(QUERIES, rng.randint(2, 6)),
+        is_married=rng.random() < 0.5,
+        has_children=rng.random() < 0.4,
+        min_price=rng.choice([None, 1500, 2000, 3000]),
+        is_first_free=rng.random() < 0.3,
+        is_help_hand=rng.random() < 0.15,
+        help_hand_min_price=0,
+        does_diagnostics=rng.random() < 0.1,
+        group=_pick(rng, [("community", 0.85), ("supervision", 0.1), ("helpful_hand", 0.05)]),
+        debt=debt,
+        sessions_provided=rng.randint(0, debt),
+        client_sex=_pick(rng, [("any", 0.75), ("female", 0.15), ("male", 0.1)]),
+        min_client_age=_pick(rng, [(18, 0.8), (21, 0.1), (25, 0.1)]),
+        max_client_age=_pick(rng, [(100, 0.75), (65, 0.1), (45, 0.1), (25, 0.05)]),
+        is_active=rng.random() < 0.95,
+        allow_assignment=rng.random() < 0.95,
+    )
 
 
 async def seed(url: str, args: argparse.Namespace) -> Seeded:
-    """Bulk insert through SQLAlchemy Core: profiles, `slots_each` free slots each on random
-    hours of the coming `weeks` weeks (Sundays skipped), and 0–3 booked slots each this month
-    (with their bookings: the quota's "booked until month end")."""
+    """Bulk insert: profiles, `slots_each` free slots each on random hours of the coming `weeks`
+    weeks (Sundays skipped), and 0–3 booked slots each this month (with their bookings: the
+    quota's "booked until month end")."""
     started = time.perf_counter()
     rng = random.Random(args.seed)
     now = datetime.now(UTC)
     today = now.astimezone(MSK).date()
-    first_day = today + timedelta(days=1)
-    last_day = first_day + timedelta(days=7 * args.weeks - 1)
-    days = [first_day + timedelta(days=i) for i in range(7 * args.weeks)]
-    days = [day for day in days if day.weekday() != SUNDAY]
+    first_day, last_day, days = seed_days(now, args.weeks)
     cells = [(day, hour) for day in days for hour in FREE_HOURS]
     month_days = [day for day in days if day.month == today.month] or days[:5]
     people, slots, bookings = [], [], []
-
-    def slot(psychologist_id: uuid.UUID, start: datetime, state: SlotState) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4(),
-            "psychologist_id": psychologist_id,
-            "start_at": start,
-            "duration_minutes": 60,
-            "state": state.value,
-            "repeat_rule": RepeatRule.NONE.value,
-            "repeat_root_id": None,
-            "is_over_event": False,
-            "created_at": now,
-            "updated_at": now,
-        }
-
     for index in range(1, args.psychologists + 1):
-        person = psychologist_row(index, rng, now)
+        person = varied_psychologist(index, rng, now)
         pid = person["id"]
         before = len(slots)
         for day, hour in sorted(rng.sample(cells, args.slots_each)):
-            start = datetime.combine(day, datetime.min.time(), tzinfo=MSK).replace(hour=hour)
-            slots.append(slot(pid, start, SlotState.FREE))
+            slots.append(slot_row(pid, msk_at(day, hour), SlotState.FREE, now))
         for day in rng.sample(month_days, min(len(month_days), rng.choice([0, 0, 1, 2, 3]))):
-            start = datetime.combine(day, datetime.min.time(), tzinfo=MSK).replace(hour=BOOKED_HOUR)
-            booked = slot(pid, start, SlotState.BOOKED)
+            start = msk_at(day, BOOKED_HOUR)
+            booked = slot_row(pid, start, SlotState.BOOKED, now)
             slots.append(booked)
             bookings.append(
                 {
@@ -295,22 +254,9 @@ async def seed(url: str, args: argparse.Namespace) -> Seeded:
             )
         person["schedule_revision"] = len(slots) - before
         people.append(person)
-    engine = create_engine(url, pool_size=0)
-    try:
-        async with engine.begin() as connection:
-            existing = (await connection.execute(select(func.count()).select_from(Psychologist))).scalar()
-            if existing:
-                raise SystemExit(f"the database already has {existing} psychologists: give an empty one")
-            await connection.execute(insert(Psychologist.__table__), people)
-            for offset in range(0, len(slots), 5000):
-                await connection.execute(insert(Slot.__table__), slots[offset : offset + 5000])
-            if bookings:
-                await connection.execute(insert(Booking.__table__), bookings)
-        async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await insert_rows(
+        url, [(Psychologist.__table__, people), (Slot.__table__, slots), (Booking.__table__, bookings)]
+    )
     return Seeded(
         psychologists=len(people),
         free_slots=sum(1 for s in slots if s["state"] == SlotState.FREE.value),
@@ -323,73 +269,12 @@ async def seed(url: str, args: argparse.Namespace) -> Seeded:
 
 def application(today: date) -> dict[str, Any]:
     """The matching questionnaire's ScheduleRequest (contract §3.1), today … +1 month."""
-    return {
-        "startDate": today.isoformat(),
-        "endDate": (today + timedelta(days=30)).isoformat(),
-        "ageFilter": "27",
-        "ticket_id": "k3f9a",
-        "userTimeOffsetMsk": 0,
-        "formPsyClientInfo": {
-            "age": "27",
-            "city": "",
-            "sex": "Женский",
-            "psychoEducated": "",
-            "anxieties": [],
-            "customAnexiety": "",
-            "hasPsychoExperience": "",
-            "meetType": "",
-            "selectionСriteria": "",
-            "custmCreteria": "",
-            "importancePsycho": ["Чуткость, мягкость, умение выслушивать"],
-            "customImportance": "",
-            "agePsycho": "",
-            "sexPsycho": "Не имеет значения",
-            "priceLastSession": "",
-            "durationSession": "",
-            "reasonCancel": "",
-            "pricePsycho": "",
-            "reasonNonApplication": "",
-            "contactType": "Telegram",
-            "contact": "",
-            "name": "Анна",
-            "is_adult": True,
-            "is_last_page": False,
-            "occupation": "Постоянная работа в найме",
-        },
-        "form": {
-            "anxieties": [],
-            "questions": ["Не могу спать после смерти отца, накрывает паника"],
-            "customQuestion": [],
-            "diagnoses": [],
-            "diagnoseInfo": "",
-            "diagnoseMedicaments": "",
-            "traumaticEvents": ["Утрата близкого"],
-            "clientStates": ["Состояние ужаса, панические атаки"],
-            "selectedPsychologistsNames": [],
-            "shownPsychologists": "",
-            "psychos": [],
-            "lastExperience": "",
-            "amountExpectations": "",
-            "age": "27",
-            "slots": [],
-            "contactType": "Telegram",
-            "contact": "",
-            "name": "Анна",
-            "promocode": "",
-            "ticket_id": "k3f9a",
-            "emptySlots": False,
-            "userTimeZone": "МСК",
-            "bid": 0,
-            "rid": 0,
-            "categoryType": "",
-            "customCategory": "",
-            "question_to_psychologist": "Не могу спать после смерти отца, накрывает паника",
-            "filtered_by_automatch_psy_names": [],
-            "_queries": "",
-            "customTraumaticEvent": "",
-            "customState": "",
-        },
-    }
+    question = "Не могу спать после смерти отца, накрывает паника"
+    return schedule_request(
+        schedule_form(questions=[question], diagnoses=[], question_to_psychologist=question),
+        startDate=today.isoformat(),
+        endDate=(today + timedelta(days=30)).isoformat(),
+    )
 
 
 # --- 1. in-process -----------------------------------------------------------------------------
@@ -527,85 +412,18 @@ async def bench_raw(url: str, matched: Matched, args: argparse.Namespace) -> lis
     """The rows free_rows reads (id, name, start), fetched with sqlite3 (a thread and a
     connection per concurrent query) or asyncpg (a pool), at concurrency 1 and `concurrency`."""
     start, end = matched.bounds
+    params: tuple[object, ...]
+    if url.startswith("postgresql"):
+        sql, params = RAW["postgresql"], (start, end, matched.ids)
+    else:
+        sql = RAW["sqlite"].format(ids=", ".join("?" * len(matched.ids)))
+        params = (sqlite_instant(start), sqlite_instant(end), *(i.hex for i in matched.ids))
     results = []
     for concurrency in (1, args.concurrency):
-        name = f"raw driver, c={concurrency}"
-        if url.startswith("postgresql"):
-            result = await _raw_postgres(name, url, start, end, matched.ids, args, concurrency)
-        else:
-            result = await _raw_sqlite(name, url, start, end, matched.ids, args, concurrency)
-        results.append(result)
+        async with raw_driver(url, concurrency) as fetch:
+            name = f"raw driver, c={concurrency}"
+            results.append(await measure_raw(name, fetch, sql, params, args, concurrency))
     return results
-
-
-async def _raw_sqlite(
-    name: str,
-    url: str,
-    start: datetime,
-    end: datetime,
-    ids: list[uuid.UUID],
-    args: argparse.Namespace,
-    concurrency: int,
-) -> Result:
-    path = make_url(url).database
-    assert path
-    sql = RAW["sqlite"].format(ids=", ".join("?" * len(ids)))
-    params = (_sqlite_instant(start), _sqlite_instant(end), *(i.hex for i in ids))
-    local = threading.local()
-    connections: list[sqlite3.Connection] = []
-    lock = threading.Lock()
-
-    def fetch() -> list[Any]:
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(path, check_same_thread=False)
-            local.conn = conn
-            with lock:
-                connections.append(conn)
-        return conn.execute(sql, params).fetchall()
-
-    loop = asyncio.get_running_loop()
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="raw-sqlite") as pool:
-            return await _drive_raw(name, lambda: loop.run_in_executor(pool, fetch), args, concurrency)
-    finally:
-        for conn in connections:
-            conn.close()
-
-
-async def _raw_postgres(
-    name: str,
-    url: str,
-    start: datetime,
-    end: datetime,
-    ids: list[uuid.UUID],
-    args: argparse.Namespace,
-    concurrency: int,
-) -> Result:
-    pool = await asyncpg.create_pool(_plain_pg(url), min_size=concurrency, max_size=concurrency)
-    try:
-
-        async def fetch() -> list[Any]:
-            async with pool.acquire() as connection:
-                return list(await connection.fetch(RAW["postgresql"], start, end, ids))
-
-        return await _drive_raw(name, fetch, args, concurrency)
-    finally:
-        await pool.close()
-
-
-async def _drive_raw(
-    name: str, fetch: Callable[[], Any], args: argparse.Namespace, concurrency: int
-) -> Result:
-    for _ in range(3):
-        await fetch()
-
-    async def call() -> None:
-        await fetch()
-
-    result = await drive(name, call, args, concurrency=concurrency)
-    result.rows = len(await fetch())
-    return result
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -613,31 +431,28 @@ async def _drive_raw(
 
 def table(results: list[Result]) -> str:
     by_name = {result.name: result for result in results}
-    header = (
-        f"{'scenario':<28} {'req':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'rows':>6} "
-        f"{'bytes':>8} {'÷raw':>6} {'p50×raw':>7} {'p99<50':>6}"
-    )
-    lines = [header, "-" * len(header)]
+    rows = []
     for r in results:
         raw = by_name.get(r.baseline) if r.baseline else None
-        ratio = f"{r.rps / raw.rps:.2f}" if raw and raw.rps else ""
-        slower = f"{r.p50_ms / raw.p50_ms:.1f}" if raw and raw.p50_ms else ""
         target = ("yes" if r.p99_ms < TARGET_P99_MS else "NO") if r.name.startswith("matched") else ""
-        rows = "" if r.rows is None else str(r.rows)
-        size = "" if r.response_bytes is None else str(r.response_bytes)
-        lines.append(
-            f"{r.name:<28} {r.requests:>6} {r.rps:>8.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {rows:>6} "
-            f"{size:>8} {ratio:>6} {slower:>7} {target:>6}"
+        rows.append(
+            [
+                *result_cells(r),
+                ratio(r.rps, raw.rps if raw else None),
+                ratio(r.p50_ms, raw.p50_ms if raw else None, ".1f"),
+                target,
+            ]
         )
-    return "\n".join(lines)
+    return format_table(
+        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>6} {:>7} {:>6}",
+        (*RESULT_TITLES, "÷raw", "p50×raw", "p99<50"),
+        rows,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    with fresh_database(args) as url:
-        dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-        print(f"database: {dialect} ({url.split('@')[-1]})", file=sys.stderr)
-        upgrade(url)
+    with migrated_database(args) as (url, dialect):
         seeded = asyncio.run(seed(url, args))
         print(
             f"seeded {seeded.psychologists} psychologists, {seeded.free_slots} free slots "
@@ -670,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
     http_c1 = [r for r in results if r.name.startswith("matched") and r.name.endswith("c=1")]
     print()
     print(
-        f"hraniteli matching — {dialect}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"{headline('matching', dialect)}, "
         f"~{args.duration:g} s per HTTP scenario, load: {load_label(args, 1, args.concurrency)}"
     )
     print(
@@ -698,23 +513,13 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         print(f"WARNING: {errors} failed requests")
     if args.json:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"matching-{dialect}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         meta = {
-            "dialect": dialect,
-            "at": datetime.now(UTC).isoformat(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
             "seeded": asdict(seeded) | {"first_day": str(seeded.first_day), "last_day": str(seeded.last_day)},
             "matched": len(matched.names),
             "stages_ms": stages,
             "load": load_label(args, 1, args.concurrency),
         }
-        out.write_bytes(
-            orjson.dumps({"meta": meta, "results": [asdict(r) for r in results]}, option=orjson.OPT_INDENT_2)
-        )
-        print(f"wrote {out.relative_to(ROOT)}")
+        write_results("matching", dialect, meta, results)
     return 1 if mismatched or errors or not same_body else 0
 
 

@@ -8,12 +8,10 @@ recording every request, and failing, stalling or leaving conferences pending on
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import secrets
 import string
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-TOKEN = "token"
-CREATE = "create"
-DELETE = "delete"
-ENDPOINTS = (TOKEN, CREATE, DELETE)
+from tests.fakes import _server
+from tests.fakes._server import CREATE, DELETE, TOKEN, FakeProvider
+
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -84,25 +81,10 @@ class ServiceAccount:
 
 
 @dataclass(frozen=True)
-class Call:
-    endpoint: str
-    """token / create / delete."""
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
+class Call(_server.Call):
     form: dict[str, str]
     claims: dict[str, Any] | None
     """For token requests: the verified assertion's claims (None when it did not verify)."""
-
-
-@dataclass
-class _Fault:
-    endpoint: str
-    times: int
-    status: int | None = None
-    delay: float = 0.0
 
 
 def _google_error(status: int, message: str, reason: str, status_name: str) -> JSONResponse:
@@ -125,23 +107,18 @@ def _meet_code() -> str:
 
 
 @dataclass
-class FakeGoogle:
-    url: str = ""
-    """Set by the server fixture: the token endpoint is `{url}/token`, the API `{url}/calendar/v3`."""
-    token_lifetime: int = 3599
+class FakeGoogle(FakeProvider[Call, dict[str, Any]]):
+    """The token endpoint at `{url}/token`, the API at `{url}/calendar/v3`; `tokens` grant the
+    assertion's claims, and a service account's requests are those of its `client_email`."""
+
     is_conference_pending: bool = False
     """Answer like Google when the Meet conference is not ready yet: no hangoutLink, status pending."""
     has_hangout_link: bool = True
     """False: the link only appears among conferenceData.entryPoints."""
-    calls: list[Call] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted_events: set[str] = field(default_factory=set)
     service_accounts: dict[str, bytes] = field(default_factory=dict)
     """Trusted service accounts: client_email → public key PEM."""
-    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Issued access token → the assertion's claims."""
-    _faults: list[_Fault] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -158,83 +135,23 @@ class FakeGoogle:
         with self._lock:
             self.service_accounts[account.client_email] = account.public_key_pem
 
-    def fail(self, endpoint: str, status: int, *, times: int = 1) -> None:
-        """The next `times` requests to `endpoint` answer `status`."""
-        self._add_fault(_Fault(endpoint, times, status=status))
-
-    def stall(self, endpoint: str, seconds: float, *, times: int = 1) -> None:
-        """The next `times` requests to `endpoint` wait `seconds` before answering normally."""
-        self._add_fault(_Fault(endpoint, times, delay=seconds))
-
-    def revoke_tokens(self) -> None:
-        with self._lock:
-            self.tokens.clear()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-            self.events.clear()
-            self.deleted_events.clear()
-            self.service_accounts.clear()
-            self.tokens.clear()
-            self._faults.clear()
-            self.token_lifetime = 3599
-            self.is_conference_pending = False
-            self.has_hangout_link = True
-
-    def calls_to(self, endpoint: str) -> list[Call]:
-        with self._lock:
-            return [call for call in self.calls if call.endpoint == endpoint]
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}; one of {ENDPOINTS}")
-        with self._lock:
-            self._faults.append(fault)
+    def _reset(self) -> None:
+        self.events.clear()
+        self.deleted_events.clear()
+        self.service_accounts.clear()
+        self.is_conference_pending = False
+        self.has_hangout_link = True
 
     # --- the server side --------------------------------------------------------------------------
 
-    async def _record(
-        self,
-        endpoint: str,
-        request: Request,
-        *,
-        is_authorised: bool,
-        form: dict[str, str] | None = None,
-        claims: dict[str, Any] | None = None,
-    ) -> _Fault | None:
-        body = await request.body()
-        payload: Any = None
-        if body and request.headers.get("content-type", "").startswith("application/json"):
-            payload = json.loads(body)
-        call = Call(
-            endpoint=endpoint,
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers={key.lower(): value for key, value in request.headers.items()},
-            json=payload,
-            form=form or {},
-            claims=claims,
-        )
-        with self._lock:
-            self.calls.append(call)
-            if not is_authorised:
-                return None  # the 401 comes first; an injected fault waits for an authorised request
-            for fault in self._faults:
-                if fault.endpoint == endpoint and fault.times > 0:
-                    fault.times -= 1
-                    return fault
-        return None
+    async def _api_call(self, endpoint: str, request: Request, grant: dict[str, Any] | None) -> Call:
+        return await Call.of(endpoint, request, form={}, claims=None)
 
-    async def _injected(self, fault: _Fault | None) -> Response | None:
-        if fault is None:
-            return None
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.status is None:
-            return None
-        return _google_error(fault.status, "Injected failure.", "backendError", "INTERNAL")
+    def _account_of(self, grant: dict[str, Any]) -> str:
+        return str(grant["iss"])
+
+    def _fault_response(self, status: int) -> Response:
+        return _google_error(status, "Injected failure.", "backendError", "INTERNAL")
 
     def _verify(self, assertion: str, audience: str) -> dict[str, Any] | None:
         try:
@@ -259,7 +176,8 @@ class FakeGoogle:
         claims = None
         if form.get("grant_type") == JWT_BEARER_GRANT and form.get("assertion"):
             claims = self._verify(form["assertion"], audience=str(request.url.replace(query="")))
-        fault = await self._record(TOKEN, request, is_authorised=True, form=form, claims=claims)
+        call = await Call.of(TOKEN, request, form=form, claims=claims)
+        fault = self._record(call, account_id=None if claims is None else self._account_of(claims))
         if (injected := await self._injected(fault)) is not None:
             return injected
         if form.get("grant_type") != JWT_BEARER_GRANT:
@@ -282,13 +200,6 @@ class FakeGoogle:
             {"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"}
         )
 
-    def _bearer_claims(self, request: Request) -> dict[str, Any] | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        with self._lock:
-            return self.tokens.get(token)
-
     def _unauthenticated(self) -> JSONResponse:
         return _google_error(
             401,
@@ -298,12 +209,9 @@ class FakeGoogle:
         )
 
     async def _create(self, request: Request) -> Response:
-        claims = self._bearer_claims(request)
-        fault = await self._record(CREATE, request, is_authorised=claims is not None)
-        if claims is None:
-            return self._unauthenticated()
-        if (injected := await self._injected(fault)) is not None:
-            return injected
+        claims = await self._authorised(CREATE, request)
+        if isinstance(claims, Response):
+            return claims
         body = await request.json()
         if not isinstance(body, dict) or "dateTime" not in body.get("start", {}):
             return _google_error(
@@ -368,12 +276,9 @@ class FakeGoogle:
         }
 
     async def _delete(self, request: Request) -> Response:
-        claims = self._bearer_claims(request)
-        fault = await self._record(DELETE, request, is_authorised=claims is not None)
-        if claims is None:
-            return self._unauthenticated()
-        if (injected := await self._injected(fault)) is not None:
-            return injected
+        claims = await self._authorised(DELETE, request)
+        if isinstance(claims, Response):
+            return claims
         event_id = request.path_params["event_id"]
         with self._lock:
             if event_id in self.deleted_events:

@@ -7,11 +7,9 @@ tokens, recording every request, and failing or stalling on demand.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,32 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-TOKEN = "token"
-CREATE = "create"
-DELETE = "delete"
-ENDPOINTS = (TOKEN, CREATE, DELETE)
+from tests.fakes import _server
+from tests.fakes._server import CREATE, DELETE, TOKEN, FakeProvider
 
 
 @dataclass(frozen=True)
-class Call:
-    endpoint: str
-    """token / create / delete."""
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
+class Call(_server.Call):
     account_id: str | None
     """The account the request authenticated as (None when it did not)."""
-
-
-@dataclass
-class _Fault:
-    endpoint: str
-    account_id: str | None
-    times: int
-    status: int | None = None
-    delay: float = 0.0
 
 
 @dataclass
@@ -56,17 +36,11 @@ class _Account:
 
 
 @dataclass
-class FakeZoom:
-    url: str = ""
-    """Set by the server fixture: OAuth at `{url}/oauth/token`, the API at `{url}/v2`."""
-    token_lifetime: int = 3599
-    calls: list[Call] = field(default_factory=list)
+class FakeZoom(FakeProvider[Call, str]):
+    """OAuth at `{url}/oauth/token`, the API at `{url}/v2`; `tokens` grant an account id."""
+
     meetings: dict[int, dict[str, Any]] = field(default_factory=dict)
     accounts: dict[str, _Account] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
-    """Issued bearer token → account id."""
-    _faults: list[_Fault] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(81234567890))
 
     @property
@@ -85,84 +59,29 @@ class FakeZoom:
             self.accounts[account_id] = _Account(client_id, client_secret)
         return f"{account_id}:{client_id}:{client_secret}"
 
-    def fail(self, endpoint: str, status: int, *, times: int = 1, account_id: str | None = None) -> None:
-        """The next `times` requests to `endpoint` (of `account_id`, or any) answer `status`."""
-        self._add_fault(_Fault(endpoint, account_id, times, status=status))
-
-    def stall(self, endpoint: str, seconds: float, *, times: int = 1, account_id: str | None = None) -> None:
-        """The next `times` requests to `endpoint` wait `seconds` before answering normally."""
-        self._add_fault(_Fault(endpoint, account_id, times, delay=seconds))
-
-    def revoke_tokens(self) -> None:
-        """Every token issued so far is refused from now on (as after a secret rotation)."""
-        with self._lock:
-            self.tokens.clear()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-            self.meetings.clear()
-            self.accounts.clear()
-            self.tokens.clear()
-            self._faults.clear()
-            self.token_lifetime = 3599
-
-    def calls_to(self, endpoint: str) -> list[Call]:
-        with self._lock:
-            return [call for call in self.calls if call.endpoint == endpoint]
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {fault.endpoint!r}; one of {ENDPOINTS}")
-        with self._lock:
-            self._faults.append(fault)
+    def _reset(self) -> None:
+        self.meetings.clear()
+        self.accounts.clear()
 
     # --- the server side --------------------------------------------------------------------------
 
-    async def _record(self, endpoint: str, request: Request, account_id: str | None) -> _Fault | None:
-        body = await request.body()
-        payload: Any = None
-        if body and request.headers.get("content-type", "").startswith("application/json"):
-            payload = await request.json()
-        call = Call(
-            endpoint=endpoint,
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers={key.lower(): value for key, value in request.headers.items()},
-            json=payload,
-            account_id=account_id,
-        )
-        with self._lock:
-            self.calls.append(call)
-            if account_id is None and endpoint != TOKEN:
-                return None  # the 401 comes first; an injected fault waits for an authorised request
-            for fault in self._faults:
-                if fault.endpoint == endpoint and fault.account_id in (None, account_id) and fault.times > 0:
-                    fault.times -= 1
-                    return fault
-        return None
+    async def _api_call(self, endpoint: str, request: Request, grant: str | None) -> Call:
+        return await Call.of(endpoint, request, account_id=grant)
 
-    async def _injected(self, fault: _Fault | None) -> Response | None:
-        if fault is None:
-            return None
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.status is None:
-            return None
-        return JSONResponse({"code": fault.status, "message": "Injected failure."}, status_code=fault.status)
+    def _account_of(self, grant: str) -> str:
+        return grant
 
-    def _bearer_account(self, request: Request) -> str | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        with self._lock:
-            return self.tokens.get(token)
+    def _unauthenticated(self) -> Response:
+        return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+
+    def _fault_response(self, status: int) -> Response:
+        return JSONResponse({"code": status, "message": "Injected failure."}, status_code=status)
 
     async def _token(self, request: Request) -> Response:
         account_id = request.query_params.get("account_id")
         authenticated = self._basic_account(request, account_id)
-        fault = await self._record(TOKEN, request, authenticated)
+        call = await Call.of(TOKEN, request, account_id=authenticated)
+        fault = self._record(call, account_id=authenticated)
         if (injected := await self._injected(fault)) is not None:
             return injected
         if request.query_params.get("grant_type") != "account_credentials" or not account_id:
@@ -201,12 +120,9 @@ class FakeZoom:
         return account_id
 
     async def _create(self, request: Request) -> Response:
-        account_id = self._bearer_account(request)
-        fault = await self._record(CREATE, request, account_id)
-        if account_id is None:
-            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
-        if (injected := await self._injected(fault)) is not None:
-            return injected
+        account_id = await self._authorised(CREATE, request)
+        if isinstance(account_id, Response):
+            return account_id
         body = await request.json()
         problem = _meeting_problem(body)
         if problem:
@@ -236,12 +152,9 @@ class FakeZoom:
         return JSONResponse(meeting, status_code=201)
 
     async def _delete(self, request: Request) -> Response:
-        account_id = self._bearer_account(request)
-        fault = await self._record(DELETE, request, account_id)
-        if account_id is None:
-            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
-        if (injected := await self._injected(fault)) is not None:
-            return injected
+        account_id = await self._authorised(DELETE, request)
+        if isinstance(account_id, Response):
+            return account_id
         raw_id = request.path_params["meeting_id"]
         with self._lock:
             meeting = self.meetings.get(int(raw_id)) if raw_id.isdigit() else None

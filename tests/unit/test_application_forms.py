@@ -21,161 +21,28 @@ from hraniteli.applications.forms import (
 )
 from hraniteli.errors import InvalidInput
 from hraniteli.models.enums import ApplicationKind, Sex
-
-LOW_MOOD = (
-    "Подавленное настроение, прокрастинация, ощущение бессмысленности существования, "
-    "опустошенность, отверженность"
+from tests import payloads
+from tests.payloads import (
+    LOW_MOOD,
+    REQUEST,
+    SELECTION_CRITERIA,
+    answered_info,
+    application_payload,
+    helpful_hand_body,
 )
-SELECTION_CRITERIA = "selection\u0421riteria"  # Cyrillic "С" (U+0421), as every client sends it
 
 
 def info(**overrides: Any) -> dict[str, Any]:
-    """`formPsyClientInfo` as in contract §3.1."""
-    value: dict[str, Any] = {
-        "age": "27",
-        "city": "",
-        "sex": "Женский",
-        "psychoEducated": "",
-        "anxieties": [],
-        "customAnexiety": "",
-        "hasPsychoExperience": "",
-        "meetType": "",
-        SELECTION_CRITERIA: "По рекомендациям знакомых",
-        "custmCreteria": "",
-        "importancePsycho": ["Чуткость, мягкость, умение выслушивать"],
-        "customImportance": "",
-        "agePsycho": "",
-        "sexPsycho": "Мужской",
-        "priceLastSession": "",
-        "durationSession": "",
-        "reasonCancel": "",
-        "pricePsycho": "",
-        "reasonNonApplication": "",
-        "contactType": "Telegram",
-        "contact": "",
-        "name": "Анна",
-        "is_adult": True,
-        "is_last_page": False,
-        "occupation": "Постоянная работа в найме",
-    }
-    value.update(overrides)
-    return value
-
-
-def application_payload(**overrides: Any) -> dict[str, Any]:
-    """The flat `tilda-zayavka` body of contract §3.3 (the [HN] PhoneStage shape)."""
-    value: dict[str, Any] = {
-        "utm_client": "null",
-        "utm_campaign": "null",
-        "utm_content": "null",
-        "utm_medium": "null",
-        "utm_source": "null",
-        "utm_term": "null",
-        "anxieties": [],
-        "questions": ["Хочу разобраться с тревогой"],
-        "customQuestion": [],
-        "diagnoses": [],
-        "diagnoseInfo": "",
-        "diagnoseMedicaments": "no",
-        "traumaticEvents": ["Утрата близкого"],
-        "clientStates": [LOW_MOOD],
-        "selectedPsychologistsNames": ["Иванова Анна"],
-        "shownPsychologists": "Иванова Анна",
-        "top_3_psychologists": ["Иванова Анна", "Петров Пётр"],
-        "lastExperience": "Да, я работал(а) с психологом/психотерапевтом.До месяца",
-        "amountExpectations": "",
-        "age": "27",
-        "slots": ["05.7 14:00"],
-        "slots_objects": [],
-        "contactType": "Telegram",
-        "contact": "@username",
-        "name": "Анна",
-        "promocode": '"PROMO"',
-        "ticket_id": "k3f9a",
-        "emptySlots": False,
-        "userTimeZone": "МСК",
-        "userTimeOffsetMsk": "0",
-        "bid": 123,
-        "rid": 456,
-        "categoryType": "",
-        "customCategory": "",
-        "question_to_psychologist": "Хочу разобраться с тревогой",
-        "filtered_by_automatch_psy_names": ["Иванова Анна"],
-        "_queries": "",
-        "customTraumaticEvent": "",
-        "customState": "",
-        "utm_anketa": "null",
-        "some_future_key": {"nested": [1, 2]},
-        "formPsyClientInfo": info(is_last_page=True, sexPsycho="Женщина"),
-    }
-    value.update(overrides)
-    return value
+    """`formPsyClientInfo` of a client who answered how they choose and wants a male psychologist."""
+    return answered_info(**{"sexPsycho": "Мужской", **overrides})
 
 
 def schedule_request(form: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
-    """The aggregated-schedule body of contract §3.1 (top level + `form` + `formPsyClientInfo`)."""
-    nested: dict[str, Any] = {
-        "anxieties": [],
-        "questions": ["Хочу разобраться с тревогой"],
-        "customQuestion": [],
-        "diagnoses": ["Есть диагностированное психиатрическое заболевание", "Принимает медикаменты"],
-        "diagnoseInfo": "",
-        "diagnoseMedicaments": "",
-        "traumaticEvents": ["Утрата близкого"],
-        "clientStates": ["Состояние ужаса, панические атаки"],
-        "selectedPsychologistsNames": [],
-        "shownPsychologists": "",
-        "psychos": [],
-        "lastExperience": "",
-        "amountExpectations": "",
-        "age": "27",
-        "slots": [],
-        "contactType": "Telegram",
-        "contact": "",
-        "name": "Анна",
-        "promocode": "",
-        "ticket_id": "k3f9a",
-        "emptySlots": False,
-        "userTimeZone": "МСК",
-        "bid": 0,
-        "rid": 0,
-        "categoryType": "",
-        "customCategory": "",
-        "question_to_psychologist": "Хочу разобраться с тревогой; Выгорание на работе",
-        "filtered_by_automatch_psy_names": [],
-        "_queries": "",
-        "customTraumaticEvent": "",
-        "customState": "",
-    }
-    nested.update(form or {})
-    value: dict[str, Any] = {
-        "startDate": "2026-06-09",
-        "endDate": "2026-07-09",
-        "ageFilter": "27",
-        "ticket_id": "k3f9a",
-        "userTimeOffsetMsk": 0,
-        "formPsyClientInfo": info(),
-        "form": nested,
-    }
-    value.update(overrides)
-    return value
-
-
-def helpful_hand_body(**overrides: Any) -> dict[str, Any]:
-    """`register-ticket-for-help-hand` ([HN], contract §4.D1)."""
-    value = application_payload(
-        ticket_id="hh_k3f9a",
-        slots=[],
-        top_3_psychologists=[],
-        selectedPsychologistsNames=[],
-        filtered_by_automatch_psy_names=[],
-        shownPsychologists="",
-        promocode="",
-        categoryType="Бесплатно",
-        formPsyClientInfo=info(hasPsychoExperience="Да, сейчас нахожусь в терапии", is_last_page=True),
+    """The aggregated-schedule body of contract §3.1 from `info()`'s client, with two requests."""
+    return payloads.schedule_request(
+        {"question_to_psychologist": f"{REQUEST}; Выгорание на работе", **(form or {})},
+        **{"formPsyClientInfo": info(), **overrides},
     )
-    value.update(overrides)
-    return value
 
 
 # --- §3.3 ApplicationPayload ------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import httpx
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from hraniteli.db import Database
 from hraniteli.models import Booking, Psychologist, Slot
+from tests import payloads
 
 BOTH = ("", "-test-contur")
 """Every legacy webhook is served at `<name>` and `<name>-test-contur`."""
@@ -35,80 +35,18 @@ SLOT_ROW_KEYS = {
 EDITOR_SLOT_KEYS = {"id", "status", "event", "event_modal_type", "slot_over_event", "time"}
 HOUR_KEYS = [f"{hour:02d}:00" for hour in range(24)]
 
-_SCHEDULE_REQUEST: dict[str, Any] = {
-    "startDate": "2026-03-02",
-    "endDate": "2026-03-09",
-    "ageFilter": "27",
-    "ticket_id": "k3f9a",
-    "userTimeOffsetMsk": 0,
-    "formPsyClientInfo": {
-        "age": "27",
-        "city": "",
-        "sex": "Мужской",
-        "psychoEducated": "",
-        "anxieties": [],
-        "customAnexiety": "",
-        "hasPsychoExperience": "",
-        "meetType": "",
-        "selectionСriteria": "",  # the Cyrillic "С", as every client sends it
-        "custmCreteria": "",
-        "importancePsycho": ["Чуткость, мягкость, умение выслушивать"],
-        "customImportance": "",
-        "agePsycho": "",
-        "sexPsycho": "Не имеет значения",
-        "priceLastSession": "",
-        "durationSession": "",
-        "reasonCancel": "",
-        "pricePsycho": "",
-        "reasonNonApplication": "",
-        "contactType": "Telegram",
-        "contact": "",
-        "name": "Анна",
-        "is_adult": True,
-        "is_last_page": False,
-        "occupation": "Постоянная работа в найме",
-    },
-    "form": {
-        "anxieties": [],
-        "questions": ["Хочу разобраться с тревогой"],
-        "customQuestion": [],
-        "diagnoses": ["Есть диагностированное психиатрическое заболевание", "Принимает медикаменты"],
-        "diagnoseInfo": "",
-        "diagnoseMedicaments": "",
-        "traumaticEvents": ["Утрата близкого"],
-        "clientStates": ["Состояние ужаса, панические атаки"],
-        "selectedPsychologistsNames": [],
-        "shownPsychologists": "",
-        "psychos": [],
-        "lastExperience": "",
-        "amountExpectations": "",
-        "age": "27",
-        "slots": [],
-        "contactType": "Telegram",
-        "contact": "",
-        "name": "Анна",
-        "promocode": "",
-        "ticket_id": "k3f9a",
-        "emptySlots": False,
-        "userTimeZone": "МСК",
-        "bid": 0,
-        "rid": 0,
-        "categoryType": "",
-        "customCategory": "",
-        "question_to_psychologist": "Хочу разобраться с тревогой",
-        "filtered_by_automatch_psy_names": [],
-        "_queries": "",
-        "customTraumaticEvent": "",
-        "customState": "",
-    },
-}
-
 
 def schedule_request(**overrides: Any) -> dict[str, Any]:
-    """The `ScheduleRequest` body of contract §3.1, with top-level overrides."""
-    body = copy.deepcopy(_SCHEDULE_REQUEST)
-    body.update(overrides)
-    return body
+    """The `ScheduleRequest` body of contract §3.1 for a week from 2026-03-02 and a male client,
+    with top-level overrides."""
+    return payloads.schedule_request(
+        **{
+            "startDate": "2026-03-02",
+            "endDate": "2026-03-09",
+            "formPsyClientInfo": payloads.client_info(sex="Мужской"),
+            **overrides,
+        }
+    )
 
 
 def seed_slot_row(**overrides: Any) -> dict[str, Any]:
