@@ -10,6 +10,10 @@ LOW_MOOD = (
     "опустошенность, отверженность"
 )
 REQUEST = "Хочу разобраться с тревогой"
+UTM_NULL = dict.fromkeys(
+    ("utm_client", "utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term"), "null"
+)
+"""The marketing tags of a visit without any, as the front-ends send them."""
 
 
 def client_info(**overrides: Any) -> dict[str, Any]:
@@ -108,12 +112,7 @@ def schedule_request(form: dict[str, Any] | None = None, /, **overrides: Any) ->
 def application_payload(**overrides: Any) -> dict[str, Any]:
     """The flat `tilda-zayavka` body of contract §3.3 (the [HN] PhoneStage shape)."""
     value: dict[str, Any] = {
-        "utm_client": "null",
-        "utm_campaign": "null",
-        "utm_content": "null",
-        "utm_medium": "null",
-        "utm_source": "null",
-        "utm_term": "null",
+        **UTM_NULL,
         "anxieties": [],
         "questions": [REQUEST],
         "customQuestion": [],

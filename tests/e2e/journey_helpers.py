@@ -13,21 +13,15 @@ from sqlalchemy import func, select
 
 from hraniteli.db import Database
 from hraniteli.models import Booking
+from tests import payloads
 from tests.conftest import ADMIN
 
 SUICIDE = "Намерения или попытки суицида"
 PANIC = "Состояние ужаса, панические атаки"
-LOW_MOOD = (
-    "Подавленное настроение, прокрастинация, ощущение бессмысленности существования, "
-    "опустошенность, отверженность"
-)
 NOTHING = "Ничего из вышеперечисленного"
 MATCHING_FORM = "Заявка на подбор психолога"
 HELPFUL_HAND_FORM = "Заявка на руку помощи"
 RESEARCH_FORM = "Исследовательская анкета"
-UTM_NULL = dict.fromkeys(
-    ("utm_client", "utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term"), "null"
-)
 
 
 # --- psychologists and slots through the public APIs -------------------------------------------
@@ -55,36 +49,9 @@ async def add_slot(client: httpx.AsyncClient | Any, secret: str, slot: str) -> s
 
 
 def form_psy_client_info(**overrides: Any) -> dict[str, Any]:
-    """`formPsyClientInfo` of contract §3.1 (note the Cyrillic "С" in `selectionСriteria`)."""
-    info: dict[str, Any] = {
-        "age": "27",
-        "city": "",
-        "sex": "Женский",
-        "psychoEducated": "",
-        "anxieties": [],
-        "customAnexiety": "",
-        "hasPsychoExperience": "",
-        "meetType": "",
-        "selectionСriteria": "",
-        "custmCreteria": "",
-        "importancePsycho": ["Чуткость, мягкость, умение выслушивать"],
-        "customImportance": "",
-        "agePsycho": "",
-        "sexPsycho": "Женский",
-        "priceLastSession": "",
-        "durationSession": "",
-        "reasonCancel": "",
-        "pricePsycho": "",
-        "reasonNonApplication": "",
-        "contactType": "Telegram",
-        "contact": "",
-        "name": "Анна",
-        "is_adult": True,
-        "is_last_page": False,
-        "occupation": "Постоянная работа в найме",
-    }
-    info.update(overrides)
-    return info
+    """`formPsyClientInfo` of contract §3.1 (note the Cyrillic "С" in `selectionСriteria`) of a
+    client who wants a female psychologist."""
+    return payloads.client_info(**{"sexPsycho": "Женский", **overrides})
 
 
 def schedule_request(
@@ -97,50 +64,22 @@ def schedule_request(
     **top: Any,
 ) -> dict[str, Any]:
     """The `ScheduleRequest` (§3.1) the matching questionnaire sends after the diagnosis stage."""
-    states = [SUICIDE] if client_states is None else client_states
-    body: dict[str, Any] = {
-        "startDate": start,
-        "endDate": end,
-        "ageFilter": "27",
+    form = {
+        "diagnoses": ["Нет диагноза"],
+        "traumaticEvents": [NOTHING],
+        "clientStates": [SUICIDE] if client_states is None else client_states,
         "ticket_id": ticket_id,
-        "userTimeOffsetMsk": 0,
-        "formPsyClientInfo": info if info is not None else form_psy_client_info(),
-        "form": {
-            "anxieties": [],
-            "questions": ["Хочу разобраться с тревогой"],
-            "customQuestion": [],
-            "diagnoses": ["Нет диагноза"],
-            "diagnoseInfo": "",
-            "diagnoseMedicaments": "",
-            "traumaticEvents": [NOTHING],
-            "clientStates": states,
-            "selectedPsychologistsNames": [],
-            "shownPsychologists": "",
-            "psychos": [],
-            "lastExperience": "",
-            "amountExpectations": "",
-            "age": "27",
-            "slots": [],
-            "contactType": "Telegram",
-            "contact": "",
-            "name": "Анна",
-            "promocode": "",
-            "ticket_id": ticket_id,
-            "emptySlots": False,
-            "userTimeZone": "МСК",
-            "bid": 0,
-            "rid": 0,
-            "categoryType": "",
-            "customCategory": "",
-            "question_to_psychologist": "Хочу разобраться с тревогой",
-            "filtered_by_automatch_psy_names": [],
-            "_queries": "",
-            "customTraumaticEvent": "",
-            "customState": "",
-        },
     }
-    body.update(top)
-    return body
+    return payloads.schedule_request(
+        form,
+        **{
+            "startDate": start,
+            "endDate": end,
+            "ticket_id": ticket_id,
+            "formPsyClientInfo": info if info is not None else form_psy_client_info(),
+            **top,
+        },
+    )
 
 
 def application_payload(
@@ -154,44 +93,25 @@ def application_payload(
     promocode: str = '"PROMO"',
     **overrides: Any,
 ) -> dict[str, Any]:
-    """`ApplicationPayload` (§3.3) as [HN] PhoneStage sends it to `tilda-zayavka`."""
-    states = [SUICIDE] if client_states is None else client_states
-    body: dict[str, Any] = {
-        **UTM_NULL,
-        "anxieties": [],
-        "questions": ["Хочу разобраться с тревогой"],
-        "customQuestion": [],
-        "diagnoses": [],
-        "diagnoseInfo": "",
-        "diagnoseMedicaments": "no",
-        "traumaticEvents": [NOTHING],
-        "clientStates": states,
-        "selectedPsychologistsNames": chosen,
-        "shownPsychologists": ";".join(chosen),
-        "top_3_psychologists": matched,
-        "lastExperience": "Нет, я не работал(а) с психологом/психотерапевтом",
-        "amountExpectations": "",
-        "age": "27",
-        "slots": slots,
-        "slots_objects": [],
-        "contactType": "Telegram",
-        "contact": contact,
-        "name": "Анна",
-        "promocode": promocode,
-        "ticket_id": ticket_id,
-        "emptySlots": False,
-        "userTimeZone": "МСК",
-        "userTimeOffsetMsk": "0",
-        "categoryType": "",
-        "customCategory": "",
-        "question_to_psychologist": "Хочу разобраться с тревогой",
-        "filtered_by_automatch_psy_names": chosen,
-        "_queries": "",
-        "customTraumaticEvent": "",
-        "customState": "",
-        "formPsyClientInfo": form_psy_client_info(is_last_page=True, contact=contact, sexPsycho="Женщина"),
-    }
-    body.update(overrides)
+    """`ApplicationPayload` (§3.3) as [HN] PhoneStage sends it to `tilda-zayavka`, outside the
+    research flow: no row numbers (`bid`, `rid`) and none of the keys the service must ignore."""
+    body = payloads.application_payload(
+        traumaticEvents=[NOTHING],
+        clientStates=[SUICIDE] if client_states is None else client_states,
+        selectedPsychologistsNames=chosen,
+        shownPsychologists=";".join(chosen),
+        top_3_psychologists=matched,
+        lastExperience="Нет, я не работал(а) с психологом/психотерапевтом",
+        slots=slots,
+        contact=contact,
+        promocode=promocode,
+        ticket_id=ticket_id,
+        filtered_by_automatch_psy_names=chosen,
+        formPsyClientInfo=form_psy_client_info(is_last_page=True, contact=contact, sexPsycho="Женщина"),
+    )
+    for key in ("bid", "rid", "utm_anketa", "some_future_key"):
+        del body[key]
+    body.update(overrides)  # after the deletions: a research journey passes its own `bid`/`rid`
     return body
 
 

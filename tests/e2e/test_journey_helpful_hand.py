@@ -20,7 +20,6 @@ from hraniteli.models import Application, ApplicationEvent, Booking
 from tests.conftest import ADMIN, LiveServer
 from tests.e2e.journey_helpers import (
     HELPFUL_HAND_FORM,
-    LOW_MOOD,
     NOTHING,
     add_slot,
     application,
@@ -30,6 +29,7 @@ from tests.e2e.journey_helpers import (
     free_rows,
     upcoming_workday,
 )
+from tests.payloads import LOW_MOOD
 
 TAKER = "Лебедева Наталья"
 TAKER_TG = "700001"

@@ -12,13 +12,13 @@ from hraniteli.models import Application, ResearchResponse
 from tests.e2e.journey_helpers import (
     RESEARCH_FORM,
     SUICIDE,
-    UTM_NULL,
     add_slot,
     application,
     application_payload,
     create_psychologist,
     form_psy_client_info,
 )
+from tests.payloads import UTM_NULL
 
 PSYCHOLOGIST = "Смирнова Ольга"
 RESEARCH_NOTE = "Клиент перешёл из исследовательской анкеты"

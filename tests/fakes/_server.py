@@ -1,13 +1,17 @@
-"""What the fake video providers share: every request recorded, faults injected on demand, bearer tokens."""
+"""What the fakes share: the threaded uvicorn server they run in; for the video providers, every
+request recorded, faults injected on demand, bearer tokens."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
 
+import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +19,48 @@ TOKEN = "token"
 CREATE = "create"
 DELETE = "delete"
 ENDPOINTS = (TOKEN, CREATE, DELETE)
+
+
+class ThreadedServer:
+    """uvicorn serving an ASGI app in a background thread, on a loopback port the OS picked;
+    `with` starts it (and waits until it listens) and stops it."""
+
+    def __init__(self, app: Any, *, name: str = "fake server") -> None:
+        self.name = name
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it, and without
+        # it every answer waits ~40 ms for a delayed ACK (Nagle), which would distort pacing tests.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            loop="asyncio",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name=name, daemon=True
+        )
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.name} did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ one chat), recording each violation so tests can prove the sender causes none.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +18,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes._server import ThreadedServer
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
 BOT_ID = 123456789
@@ -272,36 +272,9 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
 def telegram_api_server() -> Iterator[FakeTelegram]:
     """The fake Bot API on a free loopback port, in a background thread, for the whole session."""
     fake = FakeTelegram()
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it, and without
-    # it every answer waits ~40 ms for a delayed ACK (Nagle), which would distort pacing tests.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        fake.app(),
-        log_level="warning",
-        lifespan="off",
-        loop="asyncio",
-        http="h11",
-        ws="none",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake Telegram API did not start")
-        time.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
+    with ThreadedServer(fake.app(), name="fake Telegram API") as server:
+        fake.url = server.url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture

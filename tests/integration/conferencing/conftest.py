@@ -2,63 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from hraniteli.config import Settings
+from tests.fakes._server import ThreadedServer
 from tests.fakes.google_api import FakeGoogle, ServiceAccount
 from tests.fakes.zoom_api import FakeZoom
-
-
-class ThreadedServer:
-    """uvicorn serving an ASGI app in a background thread, on a port the OS picked."""
-
-    def __init__(self, app: Any) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(
-            app,
-            lifespan="off",
-            ws="none",
-            http="h11",
-            loop="asyncio",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name="fake-server", daemon=True
-        )
-
-    def __enter__(self) -> ThreadedServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
 
 
 @pytest.fixture(scope="session")
 def _zoom_server() -> Iterator[FakeZoom]:
     fake = FakeZoom()
-    with ThreadedServer(fake.app()) as server:
+    with ThreadedServer(fake.app(), name="fake Zoom API") as server:
         fake.url = server.url
         yield fake
 
@@ -66,7 +25,7 @@ def _zoom_server() -> Iterator[FakeZoom]:
 @pytest.fixture(scope="session")
 def _google_server() -> Iterator[FakeGoogle]:
     fake = FakeGoogle()
-    with ThreadedServer(fake.app()) as server:
+    with ThreadedServer(fake.app(), name="fake Google API") as server:
         fake.url = server.url
         yield fake
 
