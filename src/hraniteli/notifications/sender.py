@@ -4,6 +4,8 @@ Delivery is at least once. Due rows are *claimed* by moving their `next_attempt_
 a lease, in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
 senders share one database and never hold the same row; SQLite has no SKIP LOCKED: there one
 sender runs, inside the server process — its claims are serialised by BEGIN IMMEDIATE anyway).
+The loop (`run`) of several workers on one PostgreSQL database delivers from one of them at a
+time (`delivery.turn`): the bot's allowance is the bot's, not each process's.
 
 One message per chat at a time: a claim takes the oldest due rows of chats that may take a
 message now — not one in flight, inside its interval or waiting for a retry — and at most one
@@ -66,6 +68,7 @@ from hraniteli.notifications.delivery.records import (
     Recorder,
     Result,
 )
+from hraniteli.notifications.delivery.turn import DeliveryTurn
 from hraniteli.notifications.outcomes import TOKEN_REJECTED, Outcome, send_message
 from hraniteli.notifications.pacing import Pacer, Send, Sleep
 
@@ -140,6 +143,7 @@ class TelegramSender:
     _backlogged: set[str] = field(default_factory=set, init=False, repr=False)
     """Busy chats seen with more due rows."""
     _recorder: Recorder = field(init=False, repr=False)
+    _turn: DeliveryTurn = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._pacer = Pacer(
@@ -150,6 +154,7 @@ class TelegramSender:
             sleep=self.sleep,
             burst=int(self.rate_per_second * BURST_SECONDS),
         )
+        self._turn = DeliveryTurn(self.database)
         self._recorder = Recorder(
             database=self.database,
             now=self._now,
@@ -206,24 +211,36 @@ class TelegramSender:
         return max(self.batch_size, int(self.rate_per_second * CLAIM_SECONDS))
 
     @property
+    def has_turn(self) -> bool:
+        """This sender delivers (`run` took the delivery turn; see `delivery.turn`)."""
+        return self._turn.held
+
+    @property
     def can_send(self) -> bool:
         return bool(self.token) and self._token_rejected is None
 
     # --- the loop ---------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; waits `poll_seconds` whenever nothing was due.
+        """Deliver until `stop` is set; waits `poll_seconds` whenever nothing was due. On
+        PostgreSQL only while this sender holds the delivery turn (`delivery.turn`): with several
+        workers one delivers, the others stand by and take over when it stops or dies.
 
         Once `stop` is set no send starts; the sends in flight finish and are recorded, claimed
         rows not sent are due again at once for the next sender.
         """
         self._stop = stop
+        released = False
         try:
-            if self.can_send:
-                await self.release_held()
             while not stop.is_set():
                 try:
-                    report = await self.deliver_due()
+                    if await self._turn.take():
+                        if not released and self.can_send:
+                            await self.release_held()
+                            released = True
+                        report = await self.deliver_due()
+                    else:
+                        report = DeliveryReport()
                 except Exception as error:  # the loop must survive a bad moment of the database
                     # Only the type: database errors quote their parameters, i.e. message texts.
                     logger.error("outbox delivery round failed: %s", type(error).__name__)
@@ -234,6 +251,8 @@ class TelegramSender:
                     await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
         finally:
             self._stop = None
+            with contextlib.suppress(Exception):
+                await self._turn.drop()
             await self.close()
 
     async def deliver_due(self, now: datetime | None = None) -> DeliveryReport:

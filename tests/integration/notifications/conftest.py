@@ -59,11 +59,17 @@ async def make_sender(
     virtual_time: VirtualTime,
 ) -> AsyncIterator[SenderFactory]:
     """Builds senders from Settings pointed at the fake API, on virtual time and the shared HTTP
-    session unless told otherwise (`own_session=True`: the sender opens and closes its own)."""
+    session unless told otherwise (`own_session=True`: the sender opens and closes its own;
+    `on`: another Database, i.e. engine, than the test's — as another process would have)."""
     senders: list[TelegramSender] = []
 
     def build(
-        *, clock: Any = None, sleep: Any = None, own_session: bool = False, **overrides: Any
+        *,
+        clock: Any = None,
+        sleep: Any = None,
+        own_session: bool = False,
+        on: Database | None = None,
+        **overrides: Any,
     ) -> TelegramSender:
         values: dict[str, Any] = {
             "database_url": database_url,
@@ -76,7 +82,7 @@ async def make_sender(
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         sender = TelegramSender.from_settings(
             settings,
-            database,
+            on or database,
             clock=clock or virtual_time.clock,
             sleep=sleep or virtual_time.sleep,
             bot_session=None if own_session else telegram_http,
