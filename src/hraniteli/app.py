@@ -58,6 +58,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.telegram_bot_token is not None:
+            from hraniteli.notifications.sender import preload_telegram
+
+            preload_telegram()  # before serving: loading it later would stall the loop seconds
         # Everything imported so far lives as long as the process: keep it out of the
         # collector's generations, so full collections during big responses stay cheap.
         gc.collect()

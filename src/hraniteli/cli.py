@@ -132,6 +132,10 @@ def worker(
     async def run() -> None:
         database = Database(settings.database_url, pool_size=settings.database_pool_size)
         work = BackgroundWork.from_settings(settings, database, clock=utc_now)
+        if settings.telegram_bot_token is not None:
+            from hraniteli.notifications.sender import preload_telegram
+
+            preload_telegram()
         # As in `serve`: what startup made lives as long as the process; keeping it out of the
         # collector's generations keeps full collections cheap while the sender is busy.
         gc.collect()

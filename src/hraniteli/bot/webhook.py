@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from hraniteli.api.deps import context
-from hraniteli.bot.handlers import build_router
 from hraniteli.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from aiogram import Dispatcher
 
 router = APIRouter(tags=["telegram bot"])
 
 
 def dispatcher() -> Dispatcher:
+    """aiogram is loaded here, on the first update, not with the app (see `sender.preload_telegram`)."""
+    from aiogram import Dispatcher
+
+    from hraniteli.bot.handlers import build_router
+
     dp = Dispatcher()
     dp.include_router(build_router())
     return dp
@@ -36,6 +40,11 @@ async def telegram_webhook(request: Request) -> Response:
         or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode())
     ):
         raise NotFound("Not Found")
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Update
+
     try:
         update = Update.model_validate_json(await request.body())
     except ValidationError as exc:

@@ -50,11 +50,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.base import BaseSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.utils.token import TokenValidationError
 from sqlalchemy import update
 
 from hraniteli.clock import Clock, utc_now
@@ -69,10 +64,13 @@ from hraniteli.notifications.delivery.records import (
     Result,
 )
 from hraniteli.notifications.delivery.turn import DeliveryTurn
-from hraniteli.notifications.outcomes import TOKEN_REJECTED, Outcome, send_message
+from hraniteli.notifications.outcomes import TOKEN_REJECTED, Outcome
 from hraniteli.notifications.pacing import Pacer, Send, Sleep
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.client.session.base import BaseSession
+
     from hraniteli.config import Settings
     from hraniteli.db import Database
 
@@ -485,8 +483,14 @@ class TelegramSender:
 
     # --- sending ----------------------------------------------------------------------------------
 
-    def _get_bot(self) -> Bot:
+    def _get_bot(self) -> Bot | None:
+        """The aiogram Bot, made (and aiogram loaded) on the first send; None: the token is malformed."""
         if self._bot is None:
+            from aiogram import Bot
+            from aiogram.client.session.aiohttp import AiohttpSession
+            from aiogram.client.telegram import TelegramAPIServer
+            from aiogram.utils.token import TokenValidationError
+
             session = self.bot_session or AiohttpSession(
                 api=TelegramAPIServer.from_base(self.api_url), timeout=self.request_timeout_seconds
             )
@@ -494,14 +498,15 @@ class TelegramSender:
                 self._bot = Bot(cast(str, self.token), session=session)
             except TokenValidationError:
                 self._token_rejected = "the bot token is malformed"  # noqa: S105 - a reason, not a secret
-                raise
+                logger.error("outbox: the bot token is malformed; messages are held")
+                return None
         return self._bot
 
     async def _send(self, claimed: Claimed) -> Outcome:
-        try:
-            bot = self._get_bot()
-        except TokenValidationError:
-            logger.error("outbox: the bot token is malformed; messages are held")
+        from hraniteli.notifications.bot_api import send_message
+
+        bot = self._get_bot()
+        if bot is None:
             return Outcome(OutboxState.HELD, error=self._token_rejected, counts_attempt=False)
         outcome = await send_message(bot, claimed.chat_id, claimed.text, claimed.buttons)
         if outcome.flood and outcome.retry_after is not None:
@@ -511,3 +516,11 @@ class TelegramSender:
             self._token_rejected = TOKEN_REJECTED
             logger.error("outbox: Telegram rejected the bot token; messages are held")
         return outcome
+
+
+def preload_telegram() -> None:
+    """Load aiogram now (seconds of work: its types are built on import) rather than at the first
+    send or update, which would stall the event loop that long. Call before serving, when a bot
+    token is configured; without one aiogram is never needed."""
+    import hraniteli.bot.handlers
+    import hraniteli.notifications.bot_api  # noqa: F401
