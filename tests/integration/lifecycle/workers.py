@@ -249,8 +249,7 @@ def workers(database_url: str, count: int, *, batch_size: int) -> Iterator[list[
 
 
 def wait_until_ready(started: list[WorkerProcess], *, timeout: float = 60) -> None:
-    """Until each prints its banner: a worker imports aiogram, whose types take seconds to build
-    (5–10 s on a busy shared machine)."""
+    """Until each prints its banner (seconds; many more on a busy shared machine)."""
     deadline = time.monotonic() + timeout
     while not all(worker.is_ready() for worker in started):
         for worker in started:
