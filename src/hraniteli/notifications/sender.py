@@ -23,14 +23,14 @@ the messages answered since the last write: one per chat (a chat never has two i
 Limits (`pacing.Pacer`): about `rate_per_second` sends for the whole bot, never more than that
 arriving in any second, and at least `chat_interval_seconds` (`group_interval_seconds` for a
 group, such as the admin chat) from the answer to one message to the next send to the same
-chat. A 429 pauses every send for `retry_after` and retries the row
-after it; 5xx, network errors and timeouts retry with exponential backoff until `max_attempts`,
-then `failed`; 403 marks the chat `blocked` and alerts the administrators; other 400s fail at
-once. A retried row keeps its chat's later messages behind it.
+chat. A 429 pauses every send for `retry_after` and retries the row after it; 5xx, network
+errors and timeouts retry with exponential backoff until `max_attempts`, then `failed`; 403
+marks the chat `blocked` and alerts the administrators; other 400s fail at once. A retried row
+keeps its chat's later messages behind it.
 
 Without a bot token (or with one Telegram rejects) due rows are moved to `held`: kept and
-readable in the outbox API. `release_held()` makes them pending again; `run()` calls it on
-start when a token is configured, so restarting the worker with a token sends them.
+readable in the outbox API. `release_held()` makes them pending again; `run()` calls it when it
+takes the delivery turn with a token configured, so restarting the worker with a token sends them.
 
 A row past its `expires_at` (a reminder of a session that has begun, after a long hold or
 downtime) is never sent: it is marked `expired`, when claimed or when released.
