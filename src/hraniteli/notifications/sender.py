@@ -232,8 +232,12 @@ class TelegramSender:
         try:
             while not stop.is_set():
                 try:
-                    if await self._turn.take():
-                        if not released and self.can_send:
+                    if not self.can_send:
+                        # Only holding rows: no turn needed, and none kept from a sender that can send.
+                        await self._turn.drop()
+                        report = await self.deliver_due()
+                    elif await self._turn.take():
+                        if not released:
                             await self.release_held()
                             released = True
                         report = await self.deliver_due()

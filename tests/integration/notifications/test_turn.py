@@ -132,3 +132,21 @@ async def test_when_the_delivering_senders_connection_dies_a_standby_takes_over(
         await asyncio.gather(*runs)
 
     assert sorted(m.text for m in telegram_api.messages) == sorted(f"после сбоя {n}" for n in range(5))
+
+
+async def test_a_worker_without_a_token_never_keeps_the_turn_from_one_that_has_it(
+    database: Database, engines: list[Database], make_sender: SenderFactory, telegram_api: FakeTelegram
+) -> None:
+    tokenless = make_sender(on=engines[0], telegram_bot_token=None, worker_poll_seconds=0.05)
+    with_token = make_sender(on=engines[1], clock=utc_now, sleep=asyncio.sleep, worker_poll_seconds=0.05)
+    stop = asyncio.Event()
+    first = asyncio.create_task(tokenless.run(stop))
+    await asyncio.sleep(0.3)  # the tokenless one runs first
+    second = asyncio.create_task(with_token.run(stop))
+    try:
+        await broadcast(database, "днём", 3)
+        await until(lambda: len(telegram_api.messages) == 3, "delivered by the worker with a token")
+        assert with_token.has_turn
+    finally:
+        stop.set()
+        await asyncio.gather(first, second)
