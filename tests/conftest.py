@@ -23,11 +23,15 @@ from hraniteli.app import create_app
 from hraniteli.clock import FrozenClock
 from hraniteli.config import Settings
 from hraniteli.db import Database
+from hraniteli.kit.proof import Proofs
 from hraniteli.migrate import upgrade
 from hraniteli.models import Base
 
 ADMIN_KEY = "test-admin-key"
 ADMIN = {"X-API-Key": ADMIN_KEY}
+SECRET_KEY = "test-signing-key"
+"""Signs the proofs in links; the same in the test process and the servers it starts."""
+PROOFS = Proofs(SECRET_KEY.encode())
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 """Monday 2 March 2026, 09:00 in Moscow: the frozen 'now' of in-process tests."""
 
@@ -72,7 +76,11 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-TABLES_IN_DELETE_ORDER = [table.name for table in reversed(Base.metadata.sorted_tables)]
+KEPT_TABLES = {"service_secrets"}
+"""What the migrations made and every test relies on, like the schema itself."""
+TABLES_IN_DELETE_ORDER = [
+    table.name for table in reversed(Base.metadata.sorted_tables) if table.name not in KEPT_TABLES
+]
 
 
 async def wipe(db: Database) -> None:
@@ -97,7 +105,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, admin_api_key=ADMIN_KEY, _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        database_url=database_url, admin_api_key=ADMIN_KEY, secret_key=SECRET_KEY, _env_file=None
+    )
 
 
 @pytest.fixture
@@ -136,6 +146,7 @@ def live_server(database: Database, database_url: str) -> Iterator[LiveServer]:
         **os.environ,
         "HRANITELI_DATABASE_URL": database_url,
         "HRANITELI_ADMIN_API_KEY": ADMIN_KEY,
+        "HRANITELI_SECRET_KEY": SECRET_KEY,
         "HRANITELI_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         default=None,
         description="Key for internal operations, sent as X-API-Key. Unset: those endpoints answer 503.",
     )
+    secret_key: SecretStr | None = None
+    """Signs the proofs in the links the service sends (re-booking, feedback, Helpful Hand, the
+    bot's start link). Unset: a random key the migrations stored in the database, shared by every
+    process. Changing it invalidates the links already sent."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -95,6 +99,11 @@ class Settings(BaseSettings):
     """The bot's updates arrive at POST /telegram/webhook with this secret in the
     X-Telegram-Bot-Api-Secret-Token header (set it with setWebhook). Unset: the route answers 404."""
     rebooking_url: str = "https://psy.hrani.live/reassigment"
+    helpful_hand_claim_url: str = "https://psy.hrani.live/confirm-help-hand-by-psychologist"
+    """The page a psychologist opens to take a Helpful Hand application (its link carries proof)."""
+    helpful_hand_booking_url: str = "https://hrani.live/help_hand_confirm"
+    """The page where a Helpful Hand client picks a slot of the psychologist who took them; the
+    service sends them its link (with proof) when a psychologist takes the application."""
 
     # --- links in messages --------------------------------------------------------------------
     client_feedback_url: str = "https://psy.hrani.live/client-feedback-anketa"

@@ -5,14 +5,16 @@ readers of the legacy responses."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from sqlalchemy import func, select
 
 from hraniteli.db import Database
-from hraniteli.models import Booking
+from hraniteli.models import Booking, OutboxMessage
 from tests import payloads
 from tests.conftest import ADMIN
 
@@ -169,6 +171,25 @@ async def free_ids_of(client: httpx.AsyncClient, name: str, day: str) -> set[str
     )
     assert response.status_code == 200, response.text
     return {row["id"] for row in free_rows(response.json())}
+
+
+async def sent_texts(database: Database, dedupe_prefix: str) -> list[str]:
+    """The texts of the outbox messages whose key starts so (what the service sent, or keeps
+    for someone without a chat yet)."""
+    async with database.unit_of_work(write=False) as session:
+        query = (
+            select(OutboxMessage.text)
+            .where(OutboxMessage.dedupe_key.like(f"{dedupe_prefix}%"))
+            .order_by(OutboxMessage.created_at)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+def link_params(text: str, url_prefix: str) -> dict[str, str]:
+    """The query parameters of the link starting with `url_prefix` inside a message text."""
+    found = re.search(re.escape(url_prefix) + r"\?(\S+)", text)
+    assert found, f"no {url_prefix} link in {text!r}"
+    return dict(parse_qsl(found.group(1)))
 
 
 def deep(value: dict[str, Any]) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from hraniteli.db import Database
 from hraniteli.kit.moscow import MSK
+from hraniteli.kit.proof import Purpose
 from hraniteli.models import Application, ApplicationEvent, Booking
-from tests.conftest import ADMIN, LiveServer
+from tests.conftest import ADMIN, PROOFS, LiveServer
 from tests.e2e.journey_helpers import (
     HELPFUL_HAND_FORM,
     NOTHING,
@@ -27,6 +28,8 @@ from tests.e2e.journey_helpers import (
     create_psychologist,
     form_psy_client_info,
     free_rows,
+    link_params,
+    sent_texts,
     upcoming_workday,
 )
 from tests.payloads import LOW_MOOD
@@ -36,6 +39,8 @@ TAKER_TG = "700001"
 LATE = "Морозова Вера"
 LATE_TG = "700002"
 TICKET = "hh_a1b2c3d"
+CLAIM_PAGE = "https://psy.hrani.live/confirm-help-hand-by-psychologist"
+BOOKING_PAGE = "https://hrani.live/help_hand_confirm"
 CLIENT_NAME = "Дарья"
 CLIENT_CONTACT = "@darya_hh"
 MARKETING = {
@@ -169,7 +174,7 @@ async def test_j4_register_claim_and_book(client: httpx.AsyncClient, database: D
         help_hand_min_price=300,
         telegram_id=TAKER_TG,
     )
-    _, late_secret = await create_psychologist(
+    late_id, late_secret = await create_psychologist(
         client, LATE, sex="female", group="helpful_hand", is_help_hand=True, telegram_id=LATE_TG
     )
     # now = Monday 09:00 MSK: Tuesday 05:00 is 20 h ahead, Wednesday 19:00 is 58 h ahead
@@ -205,49 +210,74 @@ async def test_j4_register_claim_and_book(client: httpx.AsyncClient, database: D
         assert tickets[0]["client_age"] == 24
     response = await client.post("/webhook/get-help-hand-tickets", json={"price": "1000 руб"}, headers=ADMIN)
     assert response.json()["tickets"] == []
+    # the bot asks for the tickets of one psychologist: each comes with the claim link for them
     response = await client.post(
         "/webhook/get-help-hand-tickets", json={"price": "Все", "telegram_id": TAKER_TG}, headers=ADMIN
     )
-    assert [t["link_id"] for t in response.json()["tickets"]] == [TICKET]
+    (offered,) = response.json()["tickets"]
+    assert offered["link_id"] == TICKET
+    claim_link = link_params(offered["confirm_link"], CLAIM_PAGE)
+    assert claim_link["link_id"] == TICKET
+    assert claim_link["telegram_id"].startswith(f"{TAKER_TG}-"), "the psychologist's proof rides on it"
 
     assert await allowed(client, TICKET) is False, "nobody took it yet: emergency screen"
 
-    # the psychologist opens /confirm-help-hand-by-psychologist?telegram_id=…&link_id=…
-    response = await client.post(
-        "/webhook/confirm-help-hand-by-psychologist", json={"telegram_id": TAKER_TG, "link_id": TICKET}
-    )
+    # a stranger who knows a psychologist's Telegram id cannot claim in their name
+    for forged in (TAKER_TG, f"{TAKER_TG}-{'A' * 22}", f"{LATE_TG}-{claim_link['telegram_id'][-22:]}"):
+        response = await client.post(
+            "/webhook/confirm-help-hand-by-psychologist", json={"telegram_id": forged, "link_id": TICKET}
+        )
+        assert response.status_code == 200
+        assert set(response.json()) == {"error"}, forged
+    response = await client.get("/webhook/confirm-help-hand-by-psychologist", params=claim_link)
+    assert response.status_code == 405, "a GET (a link preview, a crawler) never claims"
+    assert (await application(client, TICKET))["status"] == "awaiting_psychologist"
+
+    # the psychologist opens /confirm-help-hand-by-psychologist?telegram_id=…&link_id=… (the link)
+    response = await client.post("/webhook/confirm-help-hand-by-psychologist", json=claim_link)
     assert response.status_code == 200
     assert response.json() == {}
-    response = await client.post(
-        "/webhook/confirm-help-hand-by-psychologist", json={"telegram_id": LATE_TG, "link_id": TICKET}
-    )
+    late_link = {"telegram_id": f"{LATE_TG}-{PROOFS.token(Purpose.PSYCHOLOGIST, late_id)}", "link_id": TICKET}
+    response = await client.post("/webhook/confirm-help-hand-by-psychologist", json=late_link)
     assert response.status_code == 200
     late = response.json()
     assert set(late) == {"error"}
     assert isinstance(late["error"], str)
     assert "другой психолог" in late["error"], "shown verbatim to the psychologist"
-    response = await client.post(
-        "/webhook/confirm-help-hand-by-psychologist", json={"telegram_id": TAKER_TG, "link_id": TICKET}
-    )
+    response = await client.post("/webhook/confirm-help-hand-by-psychologist", json=claim_link)
     assert response.json() == {}, "the taker reloading the page still sees success"
     response = await client.post("/webhook/get-help-hand-tickets", json={"price": "Все"}, headers=ADMIN)
     assert response.json()["tickets"] == [], "a taken application is no longer offered"
 
-    # 3. the client's confirm page /help_hand_confirm?ticket_id=…&utm_psy=…
+    # the client is told, with the link to the taker's slots (kept until they open the bot)
+    (told,) = await sent_texts(database, "helpful-hand-claimed:")
+    assert TAKER in told
+    page = link_params(told, BOOKING_PAGE)
+    assert page["utm_psy"] == TAKER
+    ticket = page["ticket_id"]
+    assert ticket.startswith(f"{TICKET}-"), "the client's proof rides on the number"
+
+    # a stranger with the bare number learns the price category only
     response = await client.get("/webhook/get-ticket-info", params={"ticket_id": TICKET})
+    assert response.status_code == 200
+    assert response.json()["ticket"] == {"id": TICKET, "ticket_id": TICKET, "psychologist_price": "500 руб"}
+
+    # 3. the client's confirm page /help_hand_confirm?ticket_id=…&utm_psy=…
+    response = await client.get("/webhook/get-ticket-info", params={"ticket_id": ticket})
     assert response.status_code == 200
     info = response.json()
     ticket_obj = info.get("ticket", info)
     assert ticket_obj["psychologist_price"] == "500 руб"
+    assert ticket_obj["psychologist_name"] == TAKER
     assert CLIENT_CONTACT not in json.dumps(info, ensure_ascii=False)
     cards = {card["name"]: card for card in (await client.get("/cards")).json()}
     assert TAKER in cards
-    assert await allowed(client, TICKET) is True
-    response = await client.put("/webhook/update-tracking-step", json={"step": "Слоты", "ticket_id": TICKET})
+    assert await allowed(client, ticket) is True
+    response = await client.put("/webhook/update-tracking-step", json={"step": "Слоты", "ticket_id": ticket})
     assert response.status_code == 200
 
     response = await client.post(
-        "/webhook/get-agregated-schedule-helpful-hand", json=hh_schedule_request(TICKET, TAKER)
+        "/webhook/get-agregated-schedule-helpful-hand", json=hh_schedule_request(ticket, TAKER)
     )
     assert response.status_code == 200, response.text
     rows = [row for row in free_rows(response.json()) if row["id"]]
@@ -267,29 +297,29 @@ async def test_j4_register_claim_and_book(client: httpx.AsyncClient, database: D
 
     # refused: another psychologist's slot, a slot less than a day ahead
     response = await client.post(
-        "/webhook/helpful-hand-zayavka-new", json=booking_body(TICKET, TAKER, "4.3 19:00", others)
+        "/webhook/helpful-hand-zayavka-new", json=booking_body(ticket, TAKER, "4.3 19:00", others)
     )
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["error"]["message"]
     response = await client.post(
-        "/webhook/helpful-hand-zayavka-new", json=booking_body(TICKET, TAKER, "3.3 05:00", too_soon)
+        "/webhook/helpful-hand-zayavka-new", json=booking_body(ticket, TAKER, "3.3 05:00", too_soon)
     )
     assert 400 <= response.status_code < 500, response.text
     assert "24" in response.json()["error"]["message"]
     assert await count_bookings(database) == 0
-    assert await allowed(client, TICKET) is True, "a refused attempt leaves the page usable"
+    assert await allowed(client, ticket) is True, "a refused attempt leaves the page usable"
 
     response = await client.post(
-        "/webhook/helpful-hand-zayavka-new", json=booking_body(TICKET, TAKER, slot_string, wednesday)
+        "/webhook/helpful-hand-zayavka-new", json=booking_body(ticket, TAKER, slot_string, wednesday)
     )
     assert response.status_code == 200, response.text
     response = await client.post(  # a double click
-        "/webhook/helpful-hand-zayavka-new", json=booking_body(TICKET, TAKER, slot_string, wednesday)
+        "/webhook/helpful-hand-zayavka-new", json=booking_body(ticket, TAKER, slot_string, wednesday)
     )
     assert response.status_code == 200, response.text
     for _ in range(2):  # the form and FinalStage both report it
         await client.put(
-            "/webhook/update-tracking-step", json={"step": "Заявка отправлена", "ticket_id": TICKET}
+            "/webhook/update-tracking-step", json={"step": "Заявка отправлена", "ticket_id": ticket}
         )
 
     stored = await application(client, TICKET)
@@ -300,13 +330,18 @@ async def test_j4_register_claim_and_book(client: httpx.AsyncClient, database: D
         assert booking.is_helpful_hand
         assert booking.application_ref == TICKET
         assert booking.start_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
-    assert await allowed(client, TICKET) is False, "booked: the page shows no more slots"
+    assert await allowed(client, ticket) is False, "booked: the page shows no more slots"
     response = await client.post(
-        "/webhook/get-agregated-schedule-helpful-hand", json=hh_schedule_request(TICKET, TAKER)
+        "/webhook/get-agregated-schedule-helpful-hand", json=hh_schedule_request(ticket, TAKER)
     )
     assert {row["id"] for row in free_rows(response.json())} == {thursday}
-    response = await client.get("/webhook/get-ticket-info", params={"ticket_id": TICKET})
+    response = await client.get("/webhook/get-ticket-info", params={"ticket_id": ticket})
     assert response.json()["psychologist_name"] == TAKER
+    response = await client.post(
+        "/webhook/helpful-hand-zayavka-new", json=booking_body(TICKET, TAKER, "5.3 19:00", thursday)
+    )
+    assert response.status_code == 404, "the bare number books nothing"
+    assert await count_bookings(database) == 1
 
 
 async def test_j4_booking_before_any_claim_is_refused(client: httpx.AsyncClient, database: Database) -> None:
@@ -348,8 +383,9 @@ RACERS = 10
 async def test_j4_concurrent_claims_exactly_one_wins(live_server: LiveServer, database: Database) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         telegram_ids = [f"80000{i}" for i in range(RACERS)]
+        proven_ids = []
         for i, telegram_id in enumerate(telegram_ids):
-            await create_psychologist(
+            psychologist_id, _ = await create_psychologist(
                 http,
                 f"Психолог{i} Рука",
                 sex="female",
@@ -357,6 +393,7 @@ async def test_j4_concurrent_claims_exactly_one_wins(live_server: LiveServer, da
                 is_help_hand=True,
                 telegram_id=telegram_id,
             )
+            proven_ids.append(f"{telegram_id}-{PROOFS.token(Purpose.PSYCHOLOGIST, psychologist_id)}")
         ticket = "hh_race" + uuid.uuid4().hex[:4]
         response = await http.post("/webhook/register-ticket-for-help-hand", json=registration_body(ticket))
         assert response.status_code == 200, response.text
@@ -367,7 +404,7 @@ async def test_j4_concurrent_claims_exactly_one_wins(live_server: LiveServer, da
                     "/webhook/confirm-help-hand-by-psychologist",
                     json={"telegram_id": telegram_id, "link_id": ticket},
                 )
-                for telegram_id in telegram_ids
+                for telegram_id in proven_ids
             )
         )
     assert [r.status_code for r in responses] == [200] * RACERS, [r.text for r in responses]
@@ -413,11 +450,13 @@ async def test_j4_double_click_on_booking_answers_200(live_server: LiveServer, d
         slot = await add_slot(http, secret, f"{day:%d.%m} 14:00")
         response = await http.post("/webhook/register-ticket-for-help-hand", json=registration_body(ticket))
         assert response.status_code == 200, response.text
-        response = await http.post(
-            "/webhook/confirm-help-hand-by-psychologist", json={"telegram_id": TAKER_TG, "link_id": ticket}
+        response = await http.post(  # the psychologist's editor secret proves them too
+            "/webhook/confirm-help-hand-by-psychologist",
+            json={"telegram_id": TAKER_TG, "link_id": ticket, "secret": secret},
         )
         assert response.json() == {}
-        body = booking_body(ticket, TAKER, f"{day.day}.{day.month} 14:00", slot)
+        proven = PROOFS.attach(Purpose.CLIENT, ticket)
+        body = booking_body(proven, TAKER, f"{day.day}.{day.month} 14:00", slot)
         responses = await asyncio.gather(
             *(http.post("/webhook/helpful-hand-zayavka-new", json=body) for _ in range(5))
         )

@@ -1,7 +1,9 @@
 """J6 (contract §11): re-booking ("перезапись") after a J1 booking — the previous answers,
 the schedule by mode, and `reassign` creating a linked application that books.
 
-The feedback part of J6 (`client-os`, `psy-os`) is not implemented yet and not replayed here."""
+The page passes `lead_number` from its URL to every call unchanged: the link the service sends
+carries the client's proof in it (`<number>-<token>`), and without that proof every call answers
+as for an unknown number. The feedback part of J6 is in tests/integration/lifecycle."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from typing import Any
 import httpx
 
 from hraniteli.db import Database
+from hraniteli.kit.proof import Purpose
 from hraniteli.models import Booking
+from tests.conftest import ADMIN, PROOFS
 from tests.e2e.journey_helpers import (
     PANIC,
     SUICIDE,
@@ -28,6 +32,8 @@ OTHER = "Соколова Дарья"
 THIRD = "Климова Юлия"
 UNSAFE = "Кузнецова Мария"
 LEAD = "ld4k5j"
+LINK = PROOFS.attach(Purpose.CLIENT, LEAD)
+"""`lead_number` as the link the service sends carries it."""
 
 
 async def booked_lead(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
@@ -60,7 +66,7 @@ async def booked_lead(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
 async def previous_answers(client: httpx.AsyncClient) -> str:
     """I1, then the page joins the answers with ';' into `_queries`."""
     response = await client.get(
-        "/webhook/get-ticket-info-for-reassigment-without-schedule", params={"lead_number": LEAD}
+        "/webhook/get-ticket-info-for-reassigment-without-schedule", params={"lead_number": LINK}
     )
     assert response.status_code == 200, response.text
     form = response.json()["form"]
@@ -79,7 +85,7 @@ async def previous_answers(client: httpx.AsyncClient) -> str:
 
 async def schedule(client: httpx.AsyncClient, mode: str) -> dict[str, Any]:
     response = await client.get(
-        "/webhook/get-ticket-info-for-reassigment", params={"lead_number": LEAD, "mode": mode}
+        "/webhook/get-ticket-info-for-reassigment", params={"lead_number": LINK, "mode": mode}
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -104,13 +110,13 @@ async def test_j6_rebooking_with_another_psychologist(client: httpx.AsyncClient,
     assert UNSAFE not in shown, "only the psychologists matched before"
     assert shown == {OTHER, THIRD}
 
-    await client.put("/webhook/update-tracking-step", json={"step": "Слоты", "ticket_id": LEAD})
-    await client.put("/webhook/update-tracker", json={"ticket_id": LEAD, "form": {"ticket_id": LEAD}})
+    await client.put("/webhook/update-tracking-step", json={"step": "Слоты", "ticket_id": LINK})
+    await client.put("/webhook/update-tracker", json={"ticket_id": LINK, "form": {"ticket_id": LINK}})
     # the user picks OTHER's Thursday 10:00 and THIRD's Wednesday 14:00 (slots_to_db: DD.MM HH:mm)
     response = await client.post(
         "/webhook/reassign",
         json={
-            "lead_number": LEAD,
+            "lead_number": LINK,
             "filtered_psychologists": f"{OTHER};{THIRD}",
             "slots": "12.03 10:00;11.03 14:00",
             "_queries": queries,
@@ -146,7 +152,7 @@ async def test_j6_rebooking_the_same_psychologist_at_another_time(
     assert slot == "11.03 14:00"
     response = await client.post(
         "/webhook/reassign",
-        json={"lead_number": LEAD, "filtered_psychologists": PREVIOUS, "slots": slot, "_queries": queries},
+        json={"lead_number": LINK, "filtered_psychologists": PREVIOUS, "slots": slot, "_queries": queries},
     )
     assert 200 <= response.status_code < 300, response.text
     rebooked = await application(client, f"{LEAD}-r1")
@@ -162,7 +168,7 @@ async def test_j6_rebooking_the_same_psychologist_at_another_time(
     response = await client.post(
         "/webhook/reassign",
         json={
-            "lead_number": LEAD,
+            "lead_number": LINK,
             "filtered_psychologists": PREVIOUS,
             "slots": "12.03 10:00",
             "_queries": queries,
@@ -181,3 +187,33 @@ async def test_j6_unknown_lead_is_a_clear_404(client: httpx.AsyncClient) -> None
         json={"lead_number": "nosuch", "filtered_psychologists": "", "slots": "12.03 10:00"},
     )
     assert response.status_code == 404
+
+
+async def test_j6_without_the_links_proof_nothing_is_revealed_or_changed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Who may call: the client, with the link the service sent (or the service key). A stranger
+    with the bare number, or a forged token, gets what an unknown number gets: 404, no answers,
+    no schedule, no new booking."""
+    await booked_lead(client)
+    forged = f"{LEAD}-{'x' * 22}"
+    other = PROOFS.attach(Purpose.CLIENT, "someone-else")
+    for lead in (LEAD, forged, other, f"{LEAD}-{LINK[-22:-1]}"):
+        for path in ("get-ticket-info-for-reassigment-without-schedule", "get-ticket-info-for-reassigment"):
+            response = await client.get(f"/webhook/{path}", params={"lead_number": lead, "mode": "time"})
+            assert response.status_code == 404, (path, lead)
+            assert "Анна" not in response.text
+            assert SUICIDE not in response.text
+        response = await client.post(
+            "/webhook/reassign",
+            json={"lead_number": lead, "filtered_psychologists": OTHER, "slots": "12.03 10:00"},
+        )
+        assert response.status_code == 404, lead
+    assert await count_bookings(database) == 1
+    # the service itself (its API key) may
+    response = await client.get(
+        "/webhook/get-ticket-info-for-reassigment-without-schedule",
+        params={"lead_number": LEAD},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 from hraniteli.db import Database
+from hraniteli.kit.proof import Purpose, split
 from hraniteli.models import Application, ResearchResponse
+from tests.conftest import PROOFS
 from tests.e2e.journey_helpers import (
     RESEARCH_FORM,
     SUICIDE,
@@ -83,12 +85,11 @@ async def test_j2_research_row_linked_to_the_application(
     assert response.status_code == 200
     numbers = response.json()
     rid, bid = numbers["rowId"], numbers["baserowId"]
-    assert isinstance(rid, int)
-    assert isinstance(bid, int)
-    assert rid > 0
-    assert bid > 0
+    assert rid == bid
+    row_id = int(split(bid).ref)
+    assert bid == PROOFS.attach(Purpose.RESEARCH, str(row_id)), "the row number carries its proof"
     async with database.unit_of_work(write=False) as session:
-        row = await session.get(ResearchResponse, bid)
+        row = await session.get(ResearchResponse, row_id)
         assert row is not None
         assert row.raw["selectionСriteria"] == "Через сервис, который сам подбирает подходящего специалиста"
         assert row.raw["occupation"] == "Фрилансер/самозанятый/работаю на себя"
@@ -134,12 +135,12 @@ async def test_j2_research_row_linked_to_the_application(
     assert stored["status"] == "booked"
     assert stored["promocode"] == RESEARCH_NOTE
     async with database.unit_of_work(write=False) as session:
-        row = await session.get(ResearchResponse, bid)
+        row = await session.get(ResearchResponse, row_id)
         assert row is not None
         assert (row.contact, row.contact_type, row.name) == ("@anna_k", "Telegram", "Анна")
         found = await session.get(Application, _uuid(stored["id"]))
         assert found is not None
-        assert found.research_row_id == bid
+        assert found.research_row_id == row_id
 
 
 async def test_j2_contacts_for_an_unknown_row_are_refused(client: httpx.AsyncClient) -> None:
@@ -149,6 +150,44 @@ async def test_j2_contacts_for_an_unknown_row_are_refused(client: httpx.AsyncCli
         json={"rid": 999, "bid": 999, "contact": "@x", "contactType": "Telegram", "name": "X", "age": "30"},
     )
     assert 400 <= response.status_code < 500
+
+
+async def test_j2_only_the_sender_of_a_row_learns_its_number_and_sets_its_contact(
+    app: Any, client: httpx.AsyncClient, database: Database
+) -> None:
+    """Who may call: the person who sent the questionnaire (the row numbers come back to them
+    with a proof). Someone else asking for "the newest row" gets nulls, and row ids alone
+    (sequential, guessable) change nothing."""
+    response = await client.post("/webhook/research-tilda-zayavka", json=research_body())
+    assert response.status_code == 200
+    mine = (await client.get("/webhook/get-sheets-row-number")).json()
+    row_id = int(split(mine["baserowId"]).ref)
+
+    stranger = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://testserver"
+    )
+    async with stranger:
+        theirs = (await stranger.get("/webhook/get-sheets-row-number")).json()
+        assert theirs == {"rowId": None, "baserowId": None, "row": None}
+        attempts = [
+            {"bid": row_id, "rid": row_id},
+            {"bid": str(row_id), "rid": str(row_id)},
+            {"bid": f"{row_id}-{'A' * 22}"},
+            {"bid": "²"},
+            {"bid": "9" * 400},
+            {"bid": -1},
+            {"rid": PROOFS.attach(Purpose.CLIENT, str(row_id))},  # a proof for something else
+        ]
+        for attempt in attempts:
+            response = await stranger.put(
+                "/webhook/update-contacts-stb",
+                json={**attempt, "contact": "@intruder", "contactType": "Telegram", "name": "Чужой"},
+            )
+            assert 400 <= response.status_code < 500, (attempt, response.text)
+    async with database.unit_of_work(write=False) as session:
+        row = await session.get(ResearchResponse, row_id)
+        assert row is not None
+        assert row.contact is None, "nothing was overwritten"
 
 
 def _uuid(value: str) -> Any:

@@ -193,7 +193,8 @@ class FakeTelegram:
                     "date": int(time.time()),
                     "text": text,
                 }
-                if reply_markup:
+                if reply_markup and "inline_keyboard" in reply_markup:
+                    # as Telegram: a Message carries only an inline keyboard back
                     result["reply_markup"] = reply_markup
                 response = _ok(result)
             self.requests.append((chat_id, arrived, response.status_code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -127,12 +127,19 @@ async def form_types(session: AsyncSession) -> list[tuple[str, int]]:
     return [(str(row[0]), row[1]) for row in (await session.execute(query)).all()]
 
 
-async def save_research(session: AsyncSession, *, raw: dict[str, Any], now: datetime) -> ResearchResponse:
+RESEARCH_ROW_ASKED_WITHIN = timedelta(hours=1)
+"""The page asks for its row's number right after sending it; later asks get nothing."""
+
+
+async def save_research(
+    session: AsyncSession, *, raw: dict[str, Any], submitter_key: str | None, now: datetime
+) -> ResearchResponse:
     row = ResearchResponse(
         raw=raw,
         contact_type=str(raw.get("contactType") or "") or None,
         contact=str(raw.get("contact") or "") or None,
         name=str(raw.get("name") or "") or None,
+        submitter_key=submitter_key,
         created_at=now,
         updated_at=now,
     )
@@ -141,23 +148,32 @@ async def save_research(session: AsyncSession, *, raw: dict[str, Any], now: date
     return row
 
 
-async def latest_research_row(session: AsyncSession) -> int:
-    """The newest research row's id (the pages ask right after submitting theirs); 0 if none."""
-    return int((await session.execute(select(func.coalesce(func.max(ResearchResponse.id), 0)))).scalar_one())
+async def latest_research_row(session: AsyncSession, *, submitter_key: str, now: datetime) -> int | None:
+    """The newest research row this submitter sent in the last hour (the page asks right after
+    sending its questionnaire and identifies itself no other way), or None."""
+    query = (
+        select(ResearchResponse.id)
+        .where(
+            ResearchResponse.submitter_key == submitter_key,
+            ResearchResponse.created_at >= now - RESEARCH_ROW_ASKED_WITHIN,
+        )
+        .order_by(ResearchResponse.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def update_research_contacts(
     session: AsyncSession,
     *,
-    row_id: int | None,
+    row_id: int,
     contact_type: str | None,
     contact: str | None,
     name: str | None,
     application_number: str | None,
     now: datetime,
 ) -> ResearchResponse:
-    if not row_id:
-        raise InvalidInput("`rid`/`bid` (the research row) is required", details=[{"field": "bid"}])
+    """The contact the client gave later (the caller proved the row is theirs)."""
     row = await session.get(ResearchResponse, row_id)
     if row is None:
         raise NotFound("no such research row")

@@ -12,10 +12,13 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hraniteli import keyring
 from hraniteli.clock import Clock
 from hraniteli.config import Settings
 from hraniteli.db import Database
-from hraniteli.errors import ServiceUnavailable, Unauthorized
+from hraniteli.errors import InvalidInput, NotFound, ServiceUnavailable, Unauthorized
+from hraniteli.helpful_hand.service import ClaimNotice
+from hraniteli.kit.proof import Proofs, Purpose, split
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.schedule.service import SchedulePolicy
@@ -59,6 +62,14 @@ class AppContext:
     def now(self) -> datetime:
         return self.clock()
 
+    async def proofs(self, session: AsyncSession) -> Proofs:
+        """Issues and checks the proofs carried by the links the service sends."""
+        return await keyring.proofs(session, self.settings.secret_key)
+
+    async def claim_notice(self, session: AsyncSession) -> ClaimNotice:
+        """How a Helpful Hand client hears that a psychologist took them (with their link)."""
+        return ClaimNotice(await self.proofs(session), self.settings.helpful_hand_booking_url)
+
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         async with self.database.unit_of_work(write=write) as session:
@@ -77,6 +88,50 @@ def check_admin_key(ctx: AppContext, presented: str | None) -> None:
         raise ServiceUnavailable("internal operations are disabled: HRANITELI_ADMIN_API_KEY is not set")
     if not presented or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode()):
         raise Unauthorized("a valid X-API-Key header is required")
+
+
+def has_admin_key(ctx: AppContext, presented: str | None) -> bool:
+    """Whether `presented` is the service API key (False when none is configured)."""
+    expected = ctx.settings.admin_api_key
+    if expected is None or not expected.get_secret_value() or not presented:
+        return False
+    return secrets.compare_digest(presented.encode(), expected.get_secret_value().encode())
+
+
+LINK_REFUSED = (
+    "Заявка не найдена или ссылка неполная: откройте ссылку из сообщения целиком, "
+    "а если не получится — напишите нам."
+)
+
+
+async def proven_ref(
+    ctx: AppContext, session: AsyncSession, request: Request, value: object, *, purpose: Purpose, field: str
+) -> str:
+    """The reference `value` names (an application number, a research row) when the caller may
+    act on it: `value` carries the proof the service put in its own link, or the request holds
+    the service key. Anything else gets the answer an unknown reference gets (404), so a guessed
+    number reveals nothing, not even that it exists."""
+    raw = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not raw or raw in ("null", "undefined"):
+        raise InvalidInput(f"`{field}` is required", details=[{"field": field}])
+    ref = (await ctx.proofs(session)).proven(purpose, raw)
+    if ref is None and has_admin_key(ctx, request.headers.get("x-api-key")):
+        ref = split(raw).ref
+    if ref is None:
+        raise NotFound(LINK_REFUSED, details=[{"field": field}])
+    return ref
+
+
+async def client_number(
+    ctx: AppContext, session: AsyncSession, request: Request, value: object, *, field: str
+) -> str:
+    """The application number, for its client (the link's proof) or the service."""
+    return await proven_ref(ctx, session, request, value, purpose=Purpose.CLIENT, field=field)
+
+
+def client_address(request: Request) -> str:
+    """The caller's IP address (uvicorn puts the proxy's X-Forwarded-For here when it trusts it)."""
+    return request.client.host if request.client else "unknown"
 
 
 def require_admin(request: Request) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hraniteli.errors import InvalidInput
+from hraniteli.kit.proof import split
 from hraniteli.models.enums import ApplicationKind, Sex
 
 NOTHING = {
@@ -166,7 +167,9 @@ class ParsedForm:
 
 
 def check_number(value: Any) -> str:
-    number = clean(value)
+    """The application number a page sent; a link's proof riding on it is dropped here (the
+    routes that act for the client check it before)."""
+    number = split(clean(value)).ref
     if not number:
         raise InvalidInput(
             "the application number (`ticket_id`) is missing", details=[{"field": "ticket_id"}]
@@ -201,7 +204,11 @@ def parse_form(payload: dict[str, Any], *, number_keys: tuple[str, ...] = ("tick
     ]
     states = [*as_list(fields.get("clientStates")), *as_list(fields.get("customState"))]
     events = [*as_list(fields.get("traumaticEvents")), *as_list(fields.get("customTraumaticEvent"))]
-    preferences = [*as_list(info.get("importancePsycho")), *as_list(info.get("customImportance"))]
+    importance = info.get("importancePsycho")
+    if isinstance(importance, dict):
+        # the application form sends `{"preferences": [...], "customPreferences": ""}`
+        importance = [*as_list(importance.get("preferences")), *as_list(importance.get("customPreferences"))]
+    preferences = [*as_list(importance), *as_list(info.get("customImportance"))]
     wanted = [
         *as_list(fields.get("selectedPsychologistsNames")),
         *as_list(fields.get("filtered_by_automatch_psy_names")),
@@ -244,6 +251,8 @@ def parse_form(payload: dict[str, Any], *, number_keys: tuple[str, ...] = ("tick
         ),
         chosen_slots=as_list(fields.get("slots")),
         chosen_slot_ids=slot_ids,
-        research_row_id=as_int(fields.get("bid"), low=1, high=2**31)
-        or as_int(fields.get("rid"), low=1, high=2**31),
+        # `bid`/`rid` carry the research row's proof (`<id>-<token>`); the link itself is not
+        # a disclosure, so the id is taken as it comes
+        research_row_id=as_int(split(clean(fields.get("bid"))).ref, low=1, high=2**31 - 1)
+        or as_int(split(clean(fields.get("rid"))).ref, low=1, high=2**31 - 1),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,36 @@ async def get_application_by_booking(session: AsyncSession, booking_id: uuid.UUI
 
 async def list_numbers_like(session: AsyncSession, number: str) -> list[str]:
     query = select(Application.number).where(Application.number.like(f"{number}%"))
+    return list((await session.execute(query)).scalars())
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_applications_numbered(session: AsyncSession, number: str) -> list[Application]:
+    """The application with this number and those stored for colliding numbers (`number-2`, …)."""
+    query = (
+        select(Application)
+        .where(
+            (Application.number == number) | Application.number.like(f"{_like_prefix(number)}-%", escape="\\")
+        )
+        .order_by(Application.created_at)
+        .limit(50)
+    )
+    found = (await session.execute(query)).scalars()
+    return [a for a in found if a.number == number or a.number[len(number) + 1 :].isdigit()]
+
+
+async def list_applications_by_contact_key(
+    session: AsyncSession, contact_key: str, *, since: datetime
+) -> list[Application]:
+    query = (
+        select(Application)
+        .where(Application.contact_key == contact_key, Application.created_at >= since)
+        .order_by(Application.created_at)
+        .limit(50)
+    )
     return list((await session.execute(query)).scalars())
 
 

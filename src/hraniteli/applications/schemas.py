@@ -6,9 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from hraniteli.kit.proof import split
 from hraniteli.models.enums import ApplicationKind, ApplicationStatus, Sex
+
+MAX_NUMBER = 40
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -43,7 +46,20 @@ class MatchingInput(BaseModel):
 
 
 class ApplicationCreate(MatchingInput):
-    number: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="The client page's application number")
+    number: str = Field(
+        pattern=r"^[A-Za-z0-9_\-]{1,63}$",
+        description="The client page's application number (at most 40 characters, so that the bot's "
+        "start link with its proof fits Telegram's 64); to repeat it as its owner, the `proof` "
+        "the first answer gave",
+    )
+
+    @field_validator("number")
+    @classmethod
+    def _number_fits_the_bot_link(cls, value: str) -> str:
+        if len(split(value).ref) > MAX_NUMBER:
+            raise ValueError(f"at most {MAX_NUMBER} characters")
+        return value
+
     client: ClientIn = Field(default_factory=ClientIn)
     price_category: str | None = Field(default=None, max_length=64)
     promocode: str | None = Field(default=None, max_length=300)
@@ -55,10 +71,16 @@ class ApplicationCreate(MatchingInput):
 
 class ApplicationAccepted(BaseModel):
     number: str
-    status: ApplicationStatus
+    status: ApplicationStatus | None
+    """None when the caller repeated a number without proving it is theirs."""
     created: bool
     booking_id: uuid.UUID | None
     session_start_at: datetime | None
+    proof: str | None = None
+    """On creation only: the number with the client's proof (`<number>-<token>`); the client's
+    pages and links use it to show and change the application."""
+    bot_link: str | None = None
+    """On creation only: the bot's start link that lets this client's chat receive its messages."""
 
 
 class CandidateOut(BaseModel):

@@ -14,6 +14,7 @@ from hraniteli.applications import repository
 from hraniteli.applications.forms import ParsedForm
 from hraniteli.bookings import service as bookings
 from hraniteli.errors import Conflict, DomainError, InvalidInput, NotFound
+from hraniteli.kit.contacts import contact_key
 from hraniteli.kit.moscow import BadTimeZone, zone_from_label
 from hraniteli.kit.slotstrings import BadSlotString, parse_slot_string
 from hraniteli.lifecycle.rules import LadderPolicy
@@ -125,6 +126,7 @@ def _fill(application: Application, form: ParsedForm) -> None:
     application.client_sex = form.client_sex
     application.contact_type = form.contact_type
     application.contact = form.contact
+    application.contact_key = contact_key(form.contact_type, form.contact)
     application.time_zone_label = form.time_zone_label
     application.requests = form.requests
     application.client_states = form.client_states

@@ -7,12 +7,14 @@ from urllib.parse import urlencode
 
 from aiogram import F, Router
 from aiogram.filters import CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from hraniteli.api.deps import AppContext
 from hraniteli.applications import telegram
+from hraniteli.applications.telegram import LinkOutcome
 from hraniteli.errors import DomainError
 from hraniteli.kit.moscow import MSK
+from hraniteli.kit.proof import Purpose
 from hraniteli.lifecycle import sessions
 
 WELCOME = (
@@ -20,22 +22,71 @@ WELCOME = (
     "ссылка на встречу и напоминания."
 )
 HELLO = "Здравствуйте! Это бот «Хранителей». Оставить заявку на подбор психолога можно на сайте hrani.live."
-NOT_FOUND = "Не нашли заявку по этой ссылке. Напишите нам, пожалуйста, — мы поможем."
+NOT_FOUND = (
+    "Не нашли вашу заявку по этой ссылке. Если вы оставляли заявку — напишите нам, пожалуйста, мы поможем."
+)
+ASK_PHONE = (
+    "Чтобы мы убедились, что заявка ваша, поделитесь, пожалуйста, номером телефона, "
+    "который вы указали в заявке: нажмите кнопку ниже."
+)
+SHARE_PHONE = "Поделиться номером"
+PHONE_NOT_FOUND = "Не нашли заявку с этим номером телефона. Мы передали администратору — с вами свяжутся."
+OWN_PHONE_ONLY = "Пожалуйста, отправьте свой номер кнопкой «Поделиться номером»."
+
+
+def _welcome(numbers: list[str]) -> str:
+    return WELCOME.format(number=", ".join(numbers))
 
 
 async def start_from_application(message: Message, command: CommandObject, ctx: AppContext) -> None:
+    """`/start <number>`: the chat is linked only if it proves the application is its client's;
+    a refusal says nothing about the application."""
     user = message.from_user
     if user is None:
         return
-    try:
-        async with ctx.unit_of_work() as session:
-            await telegram.link_chat(
-                session, number=command.args or "", telegram_id=user.id, username=user.username, now=ctx.now()
-            )
-    except DomainError:
+    async with ctx.unit_of_work() as session:
+        result = await telegram.link_from_start(
+            session,
+            start=command.args or "",
+            telegram_id=user.id,
+            username=user.username,
+            proofs=await ctx.proofs(session),
+            admin_chat_id=ctx.settings.telegram_admin_chat_id,
+            now=ctx.now(),
+        )
+    if result.outcome == LinkOutcome.LINKED:
+        await message.answer(_welcome(result.numbers))
+    elif result.outcome == LinkOutcome.ASK_PHONE:
+        keyboard = ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=SHARE_PHONE, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        await message.answer(ASK_PHONE, reply_markup=keyboard)
+    else:
         await message.answer(NOT_FOUND)
+
+
+async def shared_phone(message: Message, ctx: AppContext) -> None:
+    """The client shared their phone with Telegram's button: the applications naming it are theirs."""
+    user, contact = message.from_user, message.contact
+    if user is None or contact is None:
         return
-    await message.answer(WELCOME.format(number=command.args))
+    if contact.user_id != user.id:
+        await message.answer(OWN_PHONE_ONLY)
+        return
+    async with ctx.unit_of_work() as session:
+        result = await telegram.link_by_phone(
+            session,
+            telegram_id=user.id,
+            username=user.username,
+            phone=contact.phone_number,
+            shared_by=contact.user_id,
+            admin_chat_id=ctx.settings.telegram_admin_chat_id,
+            now=ctx.now(),
+        )
+    text = _welcome(result.numbers) if result.outcome == LinkOutcome.LINKED else PHONE_NOT_FOUND
+    await message.answer(text, reply_markup=ReplyKeyboardRemove())
 
 
 async def start(message: Message, ctx: AppContext) -> None:
@@ -103,11 +154,12 @@ async def reschedule(query: CallbackQuery, ctx: AppContext) -> None:
             booking = await sessions.booking_of_chat(
                 session, booking_id=booking_id, chat_id=str(query.from_user.id)
             )
-            number = booking.application_ref or ""
+            # the link carries the proof that the page's calls are the client's own
+            lead = (await ctx.proofs(session)).attach(Purpose.CLIENT, booking.application_ref or "")
     except DomainError as exc:
         await query.answer(exc.message, show_alert=True)
         return
-    link = f"{ctx.settings.rebooking_url}?{urlencode({'lead_number': number, 'mode': 'time'})}"
+    link = f"{ctx.settings.rebooking_url}?{urlencode({'lead_number': lead, 'mode': 'time'})}"
     await query.answer()
     if query.message is not None:
         await query.message.answer(f"Выберите, пожалуйста, другое время: {link}")
@@ -118,6 +170,7 @@ def build_router() -> Router:
     router = Router(name="hraniteli")
     router.message.register(start_from_application, CommandStart(deep_link=True))
     router.message.register(start, CommandStart())
+    router.message.register(shared_phone, F.contact)
     router.callback_query.register(confirm, F.data.startswith("confirm:"))
     router.callback_query.register(cancel, F.data.startswith("cancel:"))
     router.callback_query.register(

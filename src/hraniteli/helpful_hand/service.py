@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +16,21 @@ from hraniteli.applications.forms import price_of
 from hraniteli.bookings import service as bookings
 from hraniteli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hraniteli.kit.moscow import BadTimeZone, zone_from_label
+from hraniteli.kit.proof import SEPARATOR, Proofs, Purpose
 from hraniteli.kit.slotstrings import BadSlotString, parse_slot_string
 from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.matching import service as matching
 from hraniteli.matching.rules import failed_filters
-from hraniteli.models import Application, ApplicationKind, ApplicationStatus, Booking, Psychologist, Slot
+from hraniteli.models import (
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    Booking,
+    Client,
+    Psychologist,
+    Slot,
+)
+from hraniteli.notifications import service as outbox
 from hraniteli.psychologists import service as psychologists
 
 PRICE_FILTER_ALL = "Все"
@@ -95,10 +106,25 @@ async def list_open(
     return tickets
 
 
+@dataclass(frozen=True)
+class ClaimNotice:
+    """How to tell the client their application was taken: the page where they pick a slot,
+    reached by a link whose `ticket_id` carries the proof that they are its client."""
+
+    proofs: Proofs
+    booking_url: str
+
+
 async def claim(
-    session: AsyncSession, *, psychologist: Psychologist, number: str, now: datetime
+    session: AsyncSession,
+    *,
+    psychologist: Psychologist,
+    number: str,
+    now: datetime,
+    notice: ClaimNotice | None = None,
 ) -> Application:
-    """The psychologist takes the application; exactly one psychologist can (atomic)."""
+    """The psychologist takes the application; exactly one psychologist can (atomic). With a
+    `notice`, the client is sent the link to this psychologist's free slots."""
     application = await _helpful_hand_application(session, number)
     if not psychologist.is_help_hand:
         raise Forbidden("Вы не участвуете в проекте «Рука помощи»")
@@ -132,20 +158,72 @@ async def claim(
         application, session, ApplicationStatus.CLAIMED, now, f"заявку взял(а) {psychologist.name}"
     )
     await session.flush()
+    if notice is not None:
+        await _tell_client_claimed(
+            session, application=application, psychologist=psychologist, notice=notice, now=now
+        )
     return application
+
+
+async def _tell_client_claimed(
+    session: AsyncSession,
+    *,
+    application: Application,
+    psychologist: Psychologist,
+    notice: ClaimNotice,
+    now: datetime,
+) -> None:
+    client = await session.get(Client, application.client_id) if application.client_id else None
+    query = urlencode(
+        {
+            "ticket_id": notice.proofs.attach(Purpose.CLIENT, application.number),
+            "utm_psy": psychologist.name,
+        }
+    )
+    await outbox.enqueue(
+        session,
+        dedupe_key=f"helpful-hand-claimed:{application.id}",
+        recipient_kind=outbox.CLIENT,
+        recipient_ref=str(client.id) if client else None,
+        chat_id=client.telegram_id if client else None,
+        text=f"Здравствуйте! Психолог {psychologist.name} готов(а) работать с вами в проекте «Рука помощи». "
+        f"Выберите, пожалуйста, удобное время первой сессии: {notice.booking_url}?{query}",
+        now=now,
+    )
 
 
 UNKNOWN_PSYCHOLOGIST = "Не удалось узнать вас: ссылка неполная или устарела. Напишите администратору."
 
 
-async def claim_by_telegram(
-    session: AsyncSession, *, telegram_id: str | None, number: str, now: datetime
-) -> Application:
-    """`confirm-help-hand-by-psychologist`: the psychologist is named by their Telegram id."""
+async def claimant(
+    session: AsyncSession,
+    *,
+    proofs: Proofs,
+    telegram_id: str | None,
+    token: str | None,
+    editor_secret: str | None = None,
+) -> Psychologist:
+    """Who takes an application on the claim page: the psychologist the link was sent to (their
+    Telegram id with its proof), or the holder of an editor secret. Nobody else."""
+    if editor_secret:
+        try:
+            return await psychologists.psychologist_by_secret(session, editor_secret)
+        except Forbidden as exc:
+            raise Forbidden(UNKNOWN_PSYCHOLOGIST) from exc
+    try:
+        return await psychologists.psychologist_by_proof(
+            session, proofs=proofs, token=token, telegram_id=telegram_id or ""
+        )
+    except Forbidden as exc:
+        raise Forbidden(UNKNOWN_PSYCHOLOGIST) from exc
+
+
+async def claim_parameter(session: AsyncSession, *, proofs: Proofs, telegram_id: str) -> str | None:
+    """The `telegram_id` a claim link for this psychologist carries (with their proof)."""
     psychologist = await psychologists.find_by_telegram_id(session, telegram_id)
-    if psychologist is None:
-        raise Forbidden(UNKNOWN_PSYCHOLOGIST)
-    return await claim(session, psychologist=psychologist, number=number, now=now)
+    if psychologist is None or psychologist.telegram_id is None:
+        return None
+    return f"{psychologist.telegram_id}{SEPARATOR}{psychologists.proof_of(proofs, psychologist)}"
 
 
 async def list_open_for_telegram(

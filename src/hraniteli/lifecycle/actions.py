@@ -14,9 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hraniteli import keyring
 from hraniteli.bookings import service as bookings
 from hraniteli.config import Settings
 from hraniteli.kit.moscow import DAY_NAMES, MSK, BadTimeZone, zone, zone_from_label
+from hraniteli.kit.proof import SEPARATOR, Purpose
 from hraniteli.lifecycle.rules import EventKind, is_needed
 from hraniteli.models import (
     ACTIVE_BOOKING_STATUSES,
@@ -34,6 +36,7 @@ from hraniteli.models import (
     WorkState,
 )
 from hraniteli.notifications.service import ADMIN, CLIENT, PSYCHOLOGIST, Button, initial_state, message_parts
+from hraniteli.psychologists import service as psychologists
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class LifecycleSettings:
     client_feedback_url: str = "https://psy.hrani.live/client-feedback-anketa"
     psychologist_feedback_url: str = "https://psy.hrani.live/psychologist-feedback-anketa"
     preparation_tips_url: str = "https://hrani.live/prepare"
+    secret_key: str | None = None
+    """Signs the proofs in the feedback links (None: the key stored in the database)."""
     offer_slots: int = 5
     min_answer_window: timedelta = timedelta(hours=3)
     """An auto-cancel needs the first request to have gone out at least this long ago."""
@@ -55,6 +60,7 @@ class LifecycleSettings:
             client_feedback_url=settings.client_feedback_url,
             psychologist_feedback_url=settings.psychologist_feedback_url,
             preparation_tips_url=settings.preparation_tips_url,
+            secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
             min_answer_window=timedelta(hours=settings.ladder_min_answer_hours),
         )
 
@@ -380,13 +386,22 @@ async def _run_event(
         return Outcome(True, "напоминания отправлены", out)
 
     if kind == EventKind.FEEDBACK:
-        query = urlencode(
+        # Each form posts back the parameters of its link unchanged: the proof rides in one of
+        # them, so only the person the link was sent to can answer (docs/decisions.md, Access).
+        proofs = await keyring.proofs(session, settings.secret_key)
+        session_date = booking.start_at.astimezone(MSK)
+        client_query = urlencode(
             {
-                "telegram_id": _client_chat(party) or "",
-                "utm_client": party.number,
+                "utm_client": proofs.attach(Purpose.CLIENT, party.number),
                 "psychologist_name": psychologist,
-                "telegram_id_psychologist": party.psychologist.telegram_id or "",
-                "session_date": booking.start_at.astimezone(MSK).strftime("%d.%m.%Y %H:%M"),
+                "session_date": session_date.strftime("%d.%m.%Y %H:%M"),
+            }
+        )
+        psychologist_query = urlencode(
+            {
+                "psychologist_name": psychologist,
+                "feedback_date": f"{session_date:%d.%m.%Y}{SEPARATOR}"
+                + psychologists.proof_of(proofs, party.psychologist),
             }
         )
         _to_client(
@@ -394,7 +409,7 @@ async def _run_event(
             party,
             event,
             f"{hello} Как прошла сессия с психологом {psychologist}? Нам очень важен ваш отзыв: "
-            f"{settings.client_feedback_url}?{query}",
+            f"{settings.client_feedback_url}?{client_query}",
             now,
         )
         _to_psychologist(
@@ -402,7 +417,7 @@ async def _run_event(
             party,
             event,
             "Пожалуйста, заполните короткую анкету о сессии: "
-            f"{settings.psychologist_feedback_url}?{urlencode({'psychologist_name': psychologist})}",
+            f"{settings.psychologist_feedback_url}?{psychologist_query}",
             now,
         )
         return Outcome(True, "запросы отзывов отправлены", out)

@@ -150,7 +150,9 @@ async def record_feedback(session: AsyncSession, *, feedback: FeedbackIn, now: d
     booking = None
     if feedback.number:
         found = await bookings_for_ticket(session, feedback.number, active_only=False)
-        booking = found[0] if found else None
+        if not found:
+            raise NotFound("no session was booked for this application")
+        booking = found[0]
     psychologist_id = booking.psychologist_id if booking else None
     if psychologist_id is None and feedback.psychologist_name:
         name = " ".join(feedback.psychologist_name.split())

@@ -19,6 +19,7 @@ from hraniteli.models.enums import (
     WorkState,
 )
 from hraniteli.models.feedback import SessionFeedback
+from hraniteli.models.keys import ServiceSecret
 from hraniteli.models.notification import OutboxMessage
 from hraniteli.models.psychologist import Education, Psychologist
 from hraniteli.models.slot import Slot
@@ -47,6 +48,7 @@ __all__ = [
     "PsychologistGroup",
     "RepeatRule",
     "ResearchResponse",
+    "ServiceSecret",
     "SessionFeedback",
     "Sex",
     "Slot",

@@ -62,5 +62,7 @@ class ResearchResponse(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     application_number: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    submitter_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    """A keyed hash of the submitter's address: `get-sheets-row-number` answers their own row."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -33,6 +33,8 @@ class Application(Base):
     client_sex: Mapped[Sex | None] = mapped_column(String(16))
     contact_type: Mapped[str | None] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(300))
+    contact_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    """The contact in one comparable form (`kit.contacts.contact_key`): who the client is."""
     time_zone_label: Mapped[str | None] = mapped_column(String(64))
     time_offset_hours: Mapped[float] = mapped_column(Float, default=0.0)
 

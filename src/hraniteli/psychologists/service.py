@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, Forbidden, NotFound
+from hraniteli.kit.proof import Proofs, Purpose
 from hraniteli.models import Education, Psychologist
 from hraniteli.psychologists import repository
 from hraniteli.psychologists.schemas import EducationItem, PsychologistCreate, PsychologistUpdate
@@ -144,6 +145,40 @@ async def psychologist_by_name(session: AsyncSession, name: str | None) -> Psych
     if psychologist is None:
         raise NotFound(f"no psychologist named {cleaned!r}")
     return psychologist
+
+
+LINK_NOT_YOURS = (
+    "Ссылка неполная или устарела: откройте её из сообщения бота целиком или напишите администратору."
+)
+
+
+async def psychologist_by_proof(
+    session: AsyncSession,
+    *,
+    proofs: Proofs,
+    token: str | None,
+    name: str | None = None,
+    telegram_id: str | None = None,
+    trusted: bool = False,
+) -> Psychologist:
+    """The psychologist a link names (by display name or Telegram id) when the link carries the
+    proof the service issued for them (`trusted`: the caller holds the service key). Unknown and
+    unproven look the same (Forbidden)."""
+    if telegram_id is not None:
+        psychologist = await find_by_telegram_id(session, telegram_id)
+    else:
+        cleaned = " ".join((name or "").split())
+        psychologist = await repository.get_psychologist_by_name(session, cleaned) if cleaned else None
+    if psychologist is None or not (
+        trusted or proofs.is_valid(Purpose.PSYCHOLOGIST, str(psychologist.id), token)
+    ):
+        raise Forbidden(LINK_NOT_YOURS)
+    return psychologist
+
+
+def proof_of(proofs: Proofs, psychologist: Psychologist) -> str:
+    """The token that proves a link was sent to this psychologist."""
+    return proofs.token(Purpose.PSYCHOLOGIST, str(psychologist.id))
 
 
 async def psychologists_by_names(session: AsyncSession, names: list[str]) -> list[Psychologist]:

@@ -53,12 +53,12 @@ async def test_cards_show_the_public_card_fields_in_the_clients_vocabulary(
     assert MENTAL_ILLNESS in card["works_with"]
     assert card["main_modal"] == "Психоанализ"
     assert card["experience"] == "3-5"
-    assert card["telegram_id"] == "123456"
     assert card["group"] == "Сообщество"
     assert cards[PETR]["group"] == "Супервизии"
-    for forbidden in ("editor_secret", "secret", "debt", "sessions_provided"):
+    for forbidden in ("editor_secret", "secret", "debt", "sessions_provided", "telegram_id"):
         assert forbidden not in card
     assert anna.editor_secret not in response.text
+    assert "123456" not in response.text, "a Telegram id names the psychologist to the bot: not public"
 
 
 async def test_cards_of_an_empty_catalogue_are_an_empty_list(client: httpx.AsyncClient) -> None:

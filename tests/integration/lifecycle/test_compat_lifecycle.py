@@ -16,9 +16,11 @@ from hraniteli.bookings import service as bookings
 from hraniteli.clock import FrozenClock
 from hraniteli.config import Settings
 from hraniteli.db import Database
-from hraniteli.models import Booking, Client, Psychologist, SessionFeedback, Slot
+from hraniteli.kit.proof import Purpose
+from hraniteli.models import Booking, BookingStatus, Client, Psychologist, SessionFeedback, Slot
 from tests.builders import make_psychologist, make_slot, msk
-from tests.conftest import ADMIN, NOW
+from tests.conftest import ADMIN, NOW, PROOFS
+from tests.e2e.journey_helpers import link_params
 from tests.integration.compat.helpers import BOTH, assert_error, seed_slot_row
 
 ANNA = "Иванова Анна"
@@ -360,7 +362,7 @@ async def test_rate_session_client_os_and_psy_os_store_feedback(
         "/webhook/client-os",
         json={
             "anketa": {"mark": "4", "feelings": "спокойно", "needs": "больше времени"},
-            "utm_client": TICKET,
+            "utm_client": PROOFS.attach(Purpose.CLIENT, TICKET),
             "psychologist_name": ANNA,
         },
     )
@@ -370,7 +372,7 @@ async def test_rate_session_client_os_and_psy_os_store_feedback(
         json={
             "anketa": {"mark": "5", "comment": "хорошо"},
             "psychologist_name": ANNA,
-            "feedback_date": "05.03",
+            "feedback_date": f"05.03-{PROOFS.token(Purpose.PSYCHOLOGIST, str(anna.id))}",
         },
     )
 
@@ -393,7 +395,13 @@ async def test_rate_session_client_os_and_psy_os_store_feedback(
             ),
             400,
         )
-    assert_error(await client.post("/webhook/client-os", json={"anketa": {"mark": "9"}}), 400)
+    assert_error(
+        await client.post(
+            "/webhook/client-os",
+            json={"anketa": {"mark": "9"}, "utm_client": PROOFS.attach(Purpose.CLIENT, TICKET)},
+        ),
+        400,
+    )
     assert_error(await client.post("/webhook/psy-os", json={"psychologist_name": ANNA}), 400)
     assert_error(await client.post("/webhook/rate-session", json={"ticket_id": TICKET, "rating": 5}), 401)
     assert len(await _feedback(database)) == 3
@@ -713,3 +721,74 @@ async def test_the_ladder_follows_the_settings(
 def test_a_ladder_out_of_order_is_refused() -> None:
     with pytest.raises(ValueError, match="ladder"):
         Settings(_env_file=None, ladder_cancel_hours=23)  # type: ignore[call-arg]
+
+
+async def test_only_the_person_a_feedback_link_was_sent_to_can_answer_it(
+    client: httpx.AsyncClient, database: Database, clock: FrozenClock
+) -> None:
+    """Who may call `client-os`: the client, whose link's `utm_client` carries their proof;
+    `psy-os`: the psychologist, whose link's `feedback_date` carries theirs. Anyone else (the bare
+    number, another application's proof, a forged token) stores nothing and learns nothing."""
+    anna = await _anna(database)
+    await _booked(database, anna, client=await _client(database))
+    someone = PROOFS.attach(Purpose.CLIENT, "other1")
+    for utm_client in (TICKET, f"{TICKET}-{'A' * 22}", someone, None):
+        response = await client.post(
+            "/webhook/client-os",
+            json={
+                "anketa": {"mark": "1", "needs": "плохо"},
+                "utm_client": utm_client,
+                "psychologist_name": ANNA,
+            },
+        )
+        assert 400 <= response.status_code < 500, utm_client
+        assert "Анна" not in response.text
+    someone_else = PROOFS.token(Purpose.PSYCHOLOGIST, str(uuid.uuid4()))
+    for feedback_date in (
+        "05.03",
+        f"05.03-{someone_else}",
+        f"05.03-{PROOFS.token(Purpose.CLIENT, str(anna.id))}",
+    ):
+        response = await client.post(
+            "/webhook/psy-os",
+            json={"anketa": {"mark": "1"}, "psychologist_name": ANNA, "feedback_date": feedback_date},
+        )
+        assert response.status_code == 403, feedback_date
+    assert await _feedback(database) == []
+
+
+async def test_the_feedback_links_the_service_sends_work_unchanged_on_the_forms(
+    client: httpx.AsyncClient, database: Database, clock: FrozenClock
+) -> None:
+    """The feedback requests' links carry the proofs; the forms post their parameters back as
+    they are ([OLD] PopupClientFeedback / PopupPsyFeedback), and the answers are stored."""
+    anna = await _anna(database)
+    booking = await _booked(database, anna, client=await _client(database))
+    async with database.unit_of_work() as session:
+        stored = await session.get(Booking, booking.id)
+        assert stored is not None
+        stored.status, stored.is_confirmed = BookingStatus.CONFIRMED, True
+
+    clock.at = START + timedelta(hours=3)
+    assert (await client.post("/webhook/send-session-reminders", headers=ADMIN)).status_code == 200
+    texts = {m["recipient_kind"]: m["text"] for m in await _outbox(client) if ":feedback:" in m["dedupe_key"]}
+    to_client = link_params(texts["client"], "https://psy.hrani.live/client-feedback-anketa")
+    to_psychologist = link_params(
+        texts["psychologist"], "https://psy.hrani.live/psychologist-feedback-anketa"
+    )
+    assert set(to_client) == {"utm_client", "psychologist_name", "session_date"}, "no Telegram ids in links"
+    assert to_client["utm_client"].startswith(f"{TICKET}-")
+    assert to_psychologist["feedback_date"].startswith("05.03.2026-")
+
+    page = {k: to_client[k] for k in ("utm_client", "psychologist_name")}
+    answered = await client.post("/webhook/client-os", json={"anketa": {"mark": "5", "needs": "всё"}, **page})
+    psy = await client.post("/webhook/psy-os", json={"anketa": {"mark": "4"}, **to_psychologist})
+
+    assert answered.status_code == 200, answered.text
+    assert psy.status_code == 200, psy.text
+    feedback = await _feedback(database)
+    assert [(f.author, f.rating, f.booking_id, f.psychologist_id) for f in feedback] == [
+        ("client", 5, booking.id, anna.id),
+        ("psychologist", 4, None, anna.id),
+    ]
+    assert feedback[1].answers["feedback_date"] == "05.03.2026", "the proof is not kept as an answer"

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.bookings import slot_from_row
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
-from hraniteli.api.deps import AppContext, check_admin_key, context
+from hraniteli.api.deps import AppContext, check_admin_key, client_number, context, has_admin_key
+from hraniteli.applications import service as applications
 from hraniteli.applications import telegram
 from hraniteli.bookings import service as bookings
 from hraniteli.conferencing.service import MeetingProviders
 from hraniteli.errors import InvalidInput, NotFound
 from hraniteli.kit.moscow import MSK
+from hraniteli.kit.proof import split
 from hraniteli.lifecycle import meetings, sessions
 from hraniteli.lifecycle.actions import LifecycleSettings
 from hraniteli.lifecycle.worker import Worker, WorkReport
@@ -235,11 +237,13 @@ async def client_os(request: Request) -> Response:
     if not anketa:
         raise InvalidInput("`anketa` is required", details=[{"field": "anketa"}])
     async with ctx.unit_of_work() as session:
+        # only the client the link was sent to: `utm_client` carries the proof (404 otherwise)
+        number = await client_number(ctx, session, request, payload.get("utm_client"), field="utm_client")
         await sessions.record_feedback(
             session,
             feedback=sessions.FeedbackIn(
                 author=CLIENT,
-                number=text(payload.get("utm_client")) or None,
+                number=number,
                 psychologist_name=text(payload.get("psychologist_name")) or None,
                 rating=anketa.get("mark"),
                 text=text(anketa.get("needs")) or None,
@@ -257,16 +261,25 @@ async def psy_os(request: Request) -> Response:
     anketa = obj(payload, "anketa")
     if not anketa:
         raise InvalidInput("`anketa` is required", details=[{"field": "anketa"}])
+    claimed = split(text(payload.get("feedback_date")))
     async with ctx.unit_of_work() as session:
+        # only the psychologist the link was sent to: `feedback_date` carries their proof
+        psychologist = await psychologists.psychologist_by_proof(
+            session,
+            proofs=await ctx.proofs(session),
+            name=text(payload.get("psychologist_name")),
+            token=claimed.token,
+            trusted=has_admin_key(ctx, request.headers.get("x-api-key")),
+        )
         await sessions.record_feedback(
             session,
             feedback=sessions.FeedbackIn(
                 author=PSYCHOLOGIST,
                 number=None,
-                psychologist_name=text(payload.get("psychologist_name")) or None,
+                psychologist_name=psychologist.name,
                 rating=anketa.get("mark"),
                 text=None,
-                answers={**anketa, "feedback_date": text(payload.get("feedback_date"))},
+                answers={**anketa, "feedback_date": claimed.ref},
             ),
             now=ctx.now(),
         )
@@ -472,9 +485,10 @@ async def process_link(request: Request) -> Response:
     _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
-        client = await telegram.link_chat(
+        # the service key vouches for the caller: the chat is linked without further proof
+        client = await telegram.attach_chat(
             session,
-            number=text(payload.get("ticket_id")),
+            application=await applications.get_by_number(session, text(payload.get("ticket_id"))),
             telegram_id=payload.get("user_id"),
             username=text(payload.get("username")) or None,
             now=ctx.now(),

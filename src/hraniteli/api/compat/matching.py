@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.common import read_body, text, webhook
 from hraniteli.api.compat.schedule import aggregated_response
-from hraniteli.api.deps import context
+from hraniteli.api.deps import client_number, context
 from hraniteli.applications import rebooking
 from hraniteli.applications.forms import parse_form
 from hraniteli.errors import InvalidInput
@@ -76,9 +76,8 @@ async def _rebooking_schedule(request: Request) -> Response:
     ctx = context(request)
     query = request.query_params
     async with ctx.unit_of_work(write=False) as session:
-        found = await rebooking.targets(
-            session, lead_number=text(query.get("lead_number")), mode=text(query.get("mode"))
-        )
+        number = await client_number(ctx, session, request, query.get("lead_number"), field="lead_number")
+        found = await rebooking.targets(session, lead_number=number, mode=text(query.get("mode")))
     previous = found.previous_psychologist
     return await aggregated_response(
         ctx,

@@ -181,7 +181,8 @@ def weekly_texts(
 
 
 def card(psychologist: Psychologist) -> dict[str, Any]:
-    """A catalogue card (contract §3.4): public profile only, no quota or secrets."""
+    """A catalogue card (contract §3.4): public profile only, no quota, no secrets, no Telegram
+    id (it names the psychologist to the bot; the pages read no card field for it today)."""
     return {
         "id": str(psychologist.id),
         "name": psychologist.name,
@@ -209,7 +210,6 @@ def card(psychologist: Psychologist) -> dict[str, Any]:
         "in_community": psychologist.in_community,
         "is_onboarding_finished": psychologist.is_onboarding_finished,
         "group": GROUP_RU[PsychologistGroup(psychologist.group)],
-        "telegram_id": psychologist.telegram_id,
         "min_client_age": psychologist.min_client_age,
         "max_client_age": psychologist.max_client_age,
         "client_sex": CLIENT_SEX_RU[ClientSexAccepted(psychologist.client_sex)],

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.analytics import service as analytics
-from hraniteli.api.deps import AppContext, check_admin_key, context, require_admin
+from hraniteli.api.deps import (
+    AppContext,
+    check_admin_key,
+    client_number,
+    context,
+    has_admin_key,
+    require_admin,
+)
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import ParsedForm
 from hraniteli.applications.schemas import (
@@ -26,6 +33,7 @@ from hraniteli.applications.schemas import (
 )
 from hraniteli.helpful_hand import service as helpful_hand
 from hraniteli.kit.moscow import MSK
+from hraniteli.kit.proof import Purpose, split
 from hraniteli.matching import service as matching
 from hraniteli.matching.rules import ClientProfile
 from hraniteli.models import ApplicationKind, ApplicationStatus, Psychologist
@@ -73,22 +81,41 @@ def _form(body: ApplicationCreate) -> ParsedForm:
 @router.post("/applications", status_code=201)
 async def submit_application(body: ApplicationCreate, request: Request) -> ApplicationAccepted:
     """Intake: stores the application, matches it, books one of the chosen times if it can.
-    Idempotent by `number`; the answer says nothing about anyone else's data."""
+
+    Anyone may submit. Idempotent by `number`: repeating a number answers `created: false` and
+    nothing else (no status, no booking) unless the caller proves the application is theirs
+    (the number with its proof, as issued on creation) or holds the service key."""
     ctx = context(request)
     form = _form(body)
+    claimed = split(body.number)
+    form.number = claimed.ref
     if body.client.time_zone_label and body.chosen_starts:
         form.time_zone_label = None  # the instants are already absolute
     async with ctx.unit_of_work() as session:
         result = await applications.submit(
             session, form=form, kind=body.kind, now=ctx.now(), policy=_policy(ctx)
         )
-        booking = await applications.booking_of(session, result.application)
+        application = result.application
+        proofs = await ctx.proofs(session)
+        owner = (
+            result.created
+            or proofs.is_valid(Purpose.CLIENT, application.number, claimed.token)
+            or has_admin_key(ctx, request.headers.get("x-api-key"))
+        )
+        if not owner:
+            return ApplicationAccepted(
+                number=application.number, status=None, created=False, booking_id=None, session_start_at=None
+            )
+        booking = await applications.booking_of(session, application)
+        proven = proofs.attach(Purpose.CLIENT, application.number)
         return ApplicationAccepted(
-            number=result.application.number,
-            status=result.application.status,
+            number=application.number,
+            status=application.status,
             created=result.created,
             booking_id=booking.id if booking else None,
             session_start_at=booking.start_at if booking else None,
+            proof=proven if result.created else None,
+            bot_link=f"https://t.me/{ctx.settings.bot_username}?start={proven}" if result.created else None,
         )
 
 
@@ -217,7 +244,11 @@ async def claim_helpful_hand_ticket(
     async with ctx.unit_of_work() as session:
         psychologist = await psychologists.psychologist_by_secret(session, x_editor_secret)
         application = await helpful_hand.claim(
-            session, psychologist=psychologist, number=number, now=ctx.now()
+            session,
+            psychologist=psychologist,
+            number=number,
+            now=ctx.now(),
+            notice=await ctx.claim_notice(session),
         )
         return ApplicationAccepted(
             number=application.number,
@@ -232,9 +263,11 @@ async def claim_helpful_hand_ticket(
 async def book_helpful_hand_slot(
     number: str, body: HelpfulHandBooking, request: Request
 ) -> ApplicationAccepted:
-    """The client books one of the claiming psychologist's slots, at least 24 h ahead."""
+    """The client books one of the claiming psychologist's slots, at least 24 h ahead. Only the
+    client may: `number` with its proof (the link the service sent them), or the service key."""
     ctx = context(request)
     async with ctx.unit_of_work() as session:
+        number = await client_number(ctx, session, request, number, field="number")
         booking = await helpful_hand.book(
             session,
             number=number,

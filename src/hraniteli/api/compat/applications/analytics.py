@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from hraniteli.analytics import service as analytics
-from hraniteli.api.compat.common import json_response, obj, read_body, webhook
-from hraniteli.api.deps import context
+from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
+from hraniteli.api.deps import LINK_REFUSED, client_address, context, proven_ref
 from hraniteli.applications.forms import clean
+from hraniteli.errors import NotFound
+from hraniteli.kit.proof import Proofs, Purpose, split
 
 router = APIRouter()
 
@@ -19,39 +21,67 @@ OK = {"success": True}
 
 @webhook(router, "research-tilda-zayavka", ["POST"])
 async def research_tilda_zayavka(request: Request) -> Response:
+    """Anyone may send a questionnaire; the row numbers come back with their proof, so only the
+    sender can later put a contact on the row (`update-contacts-stb`)."""
     ctx = context(request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
-        row = await analytics.save_research(session, raw=payload, now=ctx.now())
-        row_id = row.id
-    return json_response({"success": True, "rowId": row_id, "baserowId": row_id})
+        proofs = await ctx.proofs(session)
+        row = await analytics.save_research(
+            session, raw=payload, submitter_key=_submitter(proofs, request), now=ctx.now()
+        )
+        row_ref = proofs.attach(Purpose.RESEARCH, str(row.id))
+    return json_response({"success": True, "rowId": row_ref, "baserowId": row_ref})
 
 
 @webhook(router, "get-sheets-row-number", ["GET", "POST"])
 async def get_sheets_row_number(request: Request) -> Response:
-    """The newest research row (the page asks right after sending its questionnaire)."""
+    """The caller's own newest research row (the page asks right after sending its questionnaire
+    and identifies itself no other way, so the row is found by the sender's address); nulls when
+    they sent none in the last hour, and the page then skips `update-contacts-stb`."""
     ctx = context(request)
     async with ctx.unit_of_work(write=False) as session:
-        row_id = await analytics.latest_research_row(session)
-    return json_response({"rowId": row_id, "baserowId": row_id, "row": row_id})
+        proofs = await ctx.proofs(session)
+        row_id = await analytics.latest_research_row(
+            session, submitter_key=_submitter(proofs, request), now=ctx.now()
+        )
+    row_ref = proofs.attach(Purpose.RESEARCH, str(row_id)) if row_id else None
+    return json_response({"rowId": row_ref, "baserowId": row_ref, "row": row_ref})
 
 
 @webhook(router, "update-contacts-stb", ["PUT", "POST"])
 async def update_contacts_stb(request: Request) -> Response:
+    """The contact for the sender's own research row: `bid`/`rid` as `research-tilda-zayavka`
+    answered them (with proof). Any other row number is refused like an unknown one (404)."""
     ctx = context(request)
     payload = await read_body(request)
-    row = clean(payload.get("bid")) or clean(payload.get("rid"))
+    field = "bid" if text(payload.get("bid")) else "rid"
     async with ctx.unit_of_work() as session:
+        row = await proven_ref(
+            ctx, session, request, payload.get(field), purpose=Purpose.RESEARCH, field=field
+        )
+        if not row.isascii() or not row.isdigit() or len(row) > 10:
+            raise NotFound(LINK_REFUSED, details=[{"field": field}])
         await analytics.update_research_contacts(
             session,
-            row_id=int(row) if row.isdigit() else None,
+            row_id=int(row),
             contact_type=clean(payload.get("contactType")) or None,
             contact=clean(payload.get("contact")) or None,
             name=clean(payload.get("name")) or None,
-            application_number=clean(payload.get("ticket_id")) or None,
+            application_number=split(clean(payload.get("ticket_id"))).ref or None,
             now=ctx.now(),
         )
     return json_response(OK)
+
+
+def _submitter(proofs: Proofs, request: Request) -> str:
+    """The sender's address as a keyed hash: enough to recognise them within the hour, not stored raw."""
+    return proofs.keyed_hash("address", client_address(request))
+
+
+def _number(value: object) -> object:
+    """A form number as the pages send it; the re-booking page sends its proven `lead_number`."""
+    return split(value).ref if isinstance(value, str) else value
 
 
 # --- form analytics ---------------------------------------------------------------------------
@@ -64,7 +94,7 @@ async def init_form_tracking(request: Request) -> Response:
     async with ctx.unit_of_work() as session:
         await analytics.start_form(
             session,
-            number=payload.get("ticket_id"),
+            number=_number(payload.get("ticket_id")),
             form_type=payload.get("form_type"),
             step=payload.get("step"),
             now=ctx.now(),
@@ -76,10 +106,12 @@ async def init_form_tracking(request: Request) -> Response:
 async def update_tracking_step(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
+    number = _number(payload.get("ticket_id"))
+    if not text(number):
+        # the emergency page reports its steps without a number: nothing to count, as it expects
+        return json_response(OK)
     async with ctx.unit_of_work() as session:
-        await analytics.reach_step(
-            session, number=payload.get("ticket_id"), step=payload.get("step"), now=ctx.now()
-        )
+        await analytics.reach_step(session, number=number, step=payload.get("step"), now=ctx.now())
     return json_response(OK)
 
 
@@ -90,7 +122,7 @@ async def step_analytics(request: Request) -> Response:
     async with ctx.unit_of_work() as session:
         await analytics.record_answer(
             session,
-            number=payload.get("ticketID") or payload.get("ticket_id"),
+            number=_number(payload.get("ticketID") or payload.get("ticket_id")),
             field=payload.get("field"),
             value=payload.get("value"),
             now=ctx.now(),
@@ -107,7 +139,7 @@ async def update_tracker(request: Request) -> Response:
     async with ctx.unit_of_work() as session:
         await analytics.record_answer(
             session,
-            number=payload.get("ticket_id") or form.get("ticket_id"),
+            number=_number(payload.get("ticket_id") or form.get("ticket_id")),
             field="form_snapshot",
             value={"form": form, "formPsyClientInfo": payload.get("formPsyClientInfo")},
             now=ctx.now(),
@@ -120,7 +152,7 @@ async def update_analytics_before_slots(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
     form = obj(payload, "form")
-    number = payload.get("ticket_id") or form.get("ticket_id")
+    number = _number(payload.get("ticket_id") or form.get("ticket_id"))
     async with ctx.unit_of_work() as session:
         await analytics.record_before_slots(
             session,

@@ -161,7 +161,11 @@ async def confirm_ticket(request: Request) -> Response:
             session, text(payload.get("psychologist_name"))
         )
         await helpful_hand.claim(
-            session, psychologist=psychologist, number=text(payload.get("ticket_id")), now=ctx.now()
+            session,
+            psychologist=psychologist,
+            number=text(payload.get("ticket_id")),
+            now=ctx.now(),
+            notice=await ctx.claim_notice(session),
         )
     return json_response({"success": True, "message": f"Заявку взял(а) {psychologist.name}"})
 

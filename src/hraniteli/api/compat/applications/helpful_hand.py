@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.common import json_response, read_body, text, webhook
-from hraniteli.api.deps import check_admin_key, context
+from hraniteli.api.deps import check_admin_key, client_number, context
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import parse_form
 from hraniteli.errors import DomainError, InvalidInput, NotFound
 from hraniteli.helpful_hand import service as helpful_hand
+from hraniteli.kit.proof import Purpose, split
 from hraniteli.models import ApplicationKind
 
 router = APIRouter()
 
 
-@webhook(router, "confirm-help-hand-by-psychologist", ["POST", "GET"])
+@webhook(router, "confirm-help-hand-by-psychologist", ["POST"])
 async def confirm_help_hand_by_psychologist(request: Request) -> Response:
-    """The psychologist takes the application: `{}` on success, `{"error": text}` otherwise (HTTP 200)."""
+    """The psychologist takes the application: `{}` on success, `{"error": text}` otherwise (HTTP 200).
+
+    Only that psychologist may: the `telegram_id` of the link the service sent them carries
+    their proof (`<telegram id>-<token>`), or the body carries their editor `secret`.
+    """
     ctx = context(request)
     payload = await read_body(request)
+    claimed = split(text(payload.get("telegram_id")))
     try:
         async with ctx.unit_of_work() as session:
-            await helpful_hand.claim_by_telegram(
+            psychologist = await helpful_hand.claimant(
                 session,
-                telegram_id=text(payload.get("telegram_id")),
+                proofs=await ctx.proofs(session),
+                telegram_id=claimed.ref,
+                token=claimed.token,
+                editor_secret=text(payload.get("secret")) or None,
+            )
+            await helpful_hand.claim(
+                session,
+                psychologist=psychologist,
                 number=text(payload.get("link_id")),
                 now=ctx.now(),
+                notice=await ctx.claim_notice(session),
             )
     except (DomainError, InvalidInput) as exc:
         message = exc.message
@@ -41,7 +56,7 @@ async def confirm_help_hand_by_psychologist(request: Request) -> Response:
 @webhook(router, "check-allotment-for-slot-confirmation", ["GET"])
 async def check_allotment_for_slot_confirmation(request: Request) -> Response:
     ctx = context(request)
-    number = text(request.query_params.get("ticket_id"))
+    number = split(text(request.query_params.get("ticket_id"))).ref
     async with ctx.unit_of_work(write=False) as session:
         try:
             allowed = await helpful_hand.is_allowed(session, number=number)
@@ -51,19 +66,19 @@ async def check_allotment_for_slot_confirmation(request: Request) -> Response:
 
 
 async def _book_helpful_hand(request: Request) -> Response:
+    """Only the client books: the `ticket_id` of the link the service sent them (when the
+    psychologist took the application) carries the proof."""
     ctx = context(request)
-    form = parse_form(await read_body(request))
-    if not form.number:
-        raise InvalidInput(
-            "the application number (`ticket_id`) is missing", details=[{"field": "ticket_id"}]
-        )
+    payload = await read_body(request)
+    form = parse_form(payload)
     psychologist_name = form.raw.get("utm_psy") or (
         form.wanted_psychologists[0] if form.wanted_psychologists else None
     )
     async with ctx.unit_of_work() as session:
+        number = await client_number(ctx, session, request, payload.get("ticket_id"), field="ticket_id")
         booking = await helpful_hand.book(
             session,
-            number=form.number,
+            number=number,
             slot_ids=form.chosen_slot_ids,
             slot_strings=form.chosen_slots,
             psychologist_name=text(psychologist_name) or None,
@@ -88,13 +103,24 @@ async def helpful_hand_zayavka(request: Request) -> Response:
 
 @webhook(router, "get-ticket-info", ["GET", "POST"])
 async def get_ticket_info(request: Request) -> Response:
-    """What the Helpful Hand confirm page needs: the price category (no personal data)."""
+    """What the Helpful Hand confirm page needs: the price category, and nothing else unless the
+    number carries the client's proof (the link the service sent them): then also the status,
+    the psychologist and the session time."""
     ctx = context(request)
     payload = await read_body(request)
-    number = text(payload.get("ticket_id")) or text(payload.get("link_id")) or text(payload.get("client_id"))
+    value = text(payload.get("ticket_id")) or text(payload.get("link_id")) or text(payload.get("client_id"))
     async with ctx.unit_of_work(write=False) as session:
+        proven = (await ctx.proofs(session)).proven(Purpose.CLIENT, value)
+        number = proven or split(value).ref
         view = await applications.ticket_view(session, await applications.get_by_number(session, number))
     application, booking = view.application, view.booking
+    if proven is None:
+        public = {
+            "id": application.number,
+            "ticket_id": application.number,
+            "psychologist_price": application.price_category,
+        }
+        return json_response({**public, "ticket": public})
     ticket = {
         "id": application.number,
         "ticket_id": application.number,
@@ -115,18 +141,33 @@ async def get_help_hand_tickets(request: Request) -> Response:
     ctx = context(request)
     check_admin_key(ctx, request.headers.get("x-api-key"))
     payload = await read_body(request)
+    telegram_id = text(payload.get("telegram_id")) or None
     async with ctx.unit_of_work(write=False) as session:
         tickets = await helpful_hand.list_open_for_telegram(
             session,
-            telegram_id=text(payload.get("telegram_id")) or None,
+            telegram_id=telegram_id,
             price_filter=text(payload.get("price")) or None,
             now=ctx.now(),
         )
+        # the link the bot gives this psychologist to take a ticket, with their proof in it
+        claim_as = (
+            await helpful_hand.claim_parameter(
+                session, proofs=await ctx.proofs(session), telegram_id=telegram_id
+            )
+            if telegram_id
+            else None
+        )
+    claim_url = ctx.settings.helpful_hand_claim_url
     return json_response(
         {
             "tickets": [
                 {
                     "link_id": t.number,
+                    "confirm_link": (
+                        f"{claim_url}?{urlencode({'telegram_id': claim_as, 'link_id': t.number})}"
+                        if claim_as
+                        else None
+                    ),
                     "price": t.price_category,
                     "client_age": t.client_age,
                     "client_sex": t.client_sex,
