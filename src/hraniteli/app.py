@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,8 +32,10 @@ from hraniteli.clock import Clock, utc_now
 from hraniteli.config import Settings
 from hraniteli.db import Database
 from hraniteli.errors import DomainError, error_body
+from hraniteli.kit.accesslog import AccessLogMiddleware
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.schedule.service import SchedulePolicy
+from hraniteli.web import landing
 
 log = logging.getLogger("hraniteli")
 
@@ -79,7 +82,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         if database is None:
             await db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with swagger-ui and redoc served from the installed package: no CDN.
+    app = FastAPIOffline(
         title="Hraniteli",
         version=__version__,
         description="Online psychology practice: psychologists, schedules, bookings (clean API) "
@@ -90,6 +94,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=86400
     )
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)  # outermost: it sees every answer, CORS's too
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
@@ -108,6 +114,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         compat_lifecycle,
         cache_service,
         bot_webhook,
+        landing,
     ):
         app.include_router(module.router)
     return app

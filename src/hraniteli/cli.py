@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import gc
 import logging
 import os
 import secrets
-from typing import Annotated
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
 from hraniteli.clock import utc_now
-from hraniteli.config import load_settings
+from hraniteli.config import Settings, load_settings
 from hraniteli.db import Database
 
 cli = typer.Typer(help="Hraniteli: an online psychology practice service.", no_args_is_help=True)
@@ -25,6 +30,54 @@ def _export(host: str | None, port: int | None) -> None:
         os.environ["HRANITELI_HOST"] = host
     if port:
         os.environ["HRANITELI_PORT"] = str(port)
+
+
+DEMO_KEY_FILE = "demo-admin-key"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    key: str
+    path: Path
+
+
+def demo_admin_key(settings: Settings) -> DemoKey | None:
+    """The demo's admin key (None when one is configured): read from the data directory, or made
+    there on the first run, readable by its owner only, so every later demo run uses the same."""
+    if settings.admin_api_key is not None and settings.admin_api_key.get_secret_value():
+        return None
+    path = settings.data_dir / DEMO_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name (mkstemp makes it 0600), then linked into place:
+        # a reader never sees a half-written key, and of two first runs at once one key wins.
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{DEMO_KEY_FILE}.")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise typer.BadParameter(f"{path} holds no key: delete it and a new one is made")
+    return DemoKey(key=key, path=path)
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging, plus ours: the access log on stdout (as uvicorn's own), the rest on
+    stderr, at the configured level."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["handlers"]["hraniteli.access"] = {**config["handlers"]["access"], "formatter": "default"}
+    level = settings.log_level.upper()
+    config["loggers"]["hraniteli"] = {"handlers": ["default"], "level": level, "propagate": False}
+    config["loggers"]["hraniteli.access"] = {
+        "handlers": ["hraniteli.access"],
+        "level": level,
+        "propagate": False,
+    }
+    return config
 
 
 async def _seed_demo() -> None:
@@ -91,14 +144,16 @@ def serve(
         upgrade(settings.database_url)
     if demo_data:
         asyncio.run(_seed_demo())
-        if settings.admin_api_key is None:
-            # A demo should be explorable end to end (bookings need the key): make one up.
-            key = secrets.token_urlsafe(16)
-            os.environ["HRANITELI_ADMIN_API_KEY"] = key
-            typer.echo(f"Demo admin API key (send as X-API-Key): {key}")
+        # A demo should be explorable end to end (bookings need the key): keep one for it.
+        demo_key = demo_admin_key(settings)
+        if demo_key is not None:
+            os.environ["HRANITELI_ADMIN_API_KEY"] = demo_key.key
+            typer.echo(f"Demo admin API key (send as X-API-Key): {demo_key.key}")
+            typer.echo(f"  kept in {demo_key.path.resolve()} (HRANITELI_ADMIN_API_KEY overrides it)")
     typer.echo(
         f"Hraniteli on http://{settings.host}:{settings.port}  "
-        f"(API docs: /docs, health: /healthz, database: {settings.database_url.split('@')[-1]})"
+        f"(start page: /, API docs: /docs, health: /healthz, "
+        f"database: {settings.database_url.split('@')[-1]})"
     )
     uvicorn.run(
         "hraniteli.app:app_from_env",
@@ -107,7 +162,8 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=_log_config(settings),
+        access_log=False,  # ours (HRANITELI_ACCESS_LOG) leaves out the query and the client address
     )
 
 

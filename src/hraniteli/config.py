@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_SQLITE_PATH = Path("var") / "hraniteli.sqlite3"
 
@@ -41,7 +43,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
-    """Base URL printed in editor links (the psychologists' web pages live there)."""
+    """Base URL of links (editor links printed and sent in messages). Unset or empty: where the
+    server listens, http://{host}:{port}, so `serve --port N` gives working links."""
+    data_dir: Path = Path("var")
+    """The service's own files (the demo admin key). Unset: the SQLite file's directory, else var."""
+    access_log: bool = True
+    """Log each HTTP request (method, route, status, duration; never query, headers or body)."""
 
     default_time_zone: str = "Europe/Moscow"
     """IANA zone of new psychologists and clients, and of the compat layer ("МСК")."""
@@ -153,6 +160,16 @@ class Settings(BaseSettings):
             raise ValueError("ladder_offer_days: two positive numbers of days, e.g. 5,21")
         return self
 
+    @model_validator(mode="after")
+    def _locations_follow_what_is_set(self) -> Settings:
+        if not self.public_url or "public_url" not in self.model_fields_set:
+            self.public_url = f"http://{_link_host(self.host)}:{self.port}"
+        if "data_dir" not in self.model_fields_set and self.is_sqlite:
+            database = make_url(self.database_url).database
+            if database and database != ":memory:":
+                self.data_dir = Path(database).parent
+        return self
+
     @field_validator("schedule_closed_weekdays", mode="before")
     @classmethod
     def _split_weekdays(cls, value: object) -> object:
@@ -170,6 +187,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _link_host(host: str) -> str:
+    """The host part of a link to a server bound to HOST (all interfaces: this machine)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # a name
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"[{address}]" if address.version == 6 else str(address)
 
 
 def load_settings(**overrides: object) -> Settings:
