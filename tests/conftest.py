@@ -147,6 +147,8 @@ def live_server(database: Database, database_url: str) -> Iterator[LiveServer]:
         "HRANITELI_DATABASE_URL": database_url,
         "HRANITELI_ADMIN_API_KEY": ADMIN_KEY,
         "HRANITELI_SECRET_KEY": SECRET_KEY,
+        # the journeys and races send many requests from one address; rate limits have their tests
+        **{f"HRANITELI_RATE_LIMIT_{rule.upper()}": "" for rule in Settings.model_construct().rate_limits},
         "HRANITELI_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(

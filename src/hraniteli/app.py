@@ -31,8 +31,10 @@ from hraniteli.bot import webhook as bot_webhook
 from hraniteli.clock import Clock, utc_now
 from hraniteli.config import Settings
 from hraniteli.db import Database
-from hraniteli.errors import DomainError, error_body
+from hraniteli.errors import DomainError, TooManyRequests, error_body
 from hraniteli.kit.accesslog import AccessLogMiddleware
+from hraniteli.kit.bodylimit import PAYLOAD_TOO_LARGE, BodyLimitMiddleware
+from hraniteli.kit.ratelimit import RateLimiter
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.schedule.service import SchedulePolicy
 from hraniteli.web import landing
@@ -57,6 +59,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
             trust_seconds=settings.schedule_cache_trust_seconds,
             generation=lambda: db.write_generation,
         ),
+        limiter=RateLimiter(settings.rate_limit_storage, settings.rate_limits),
     )
 
     @asynccontextmanager
@@ -91,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=86400
     )
@@ -123,7 +127,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> Response:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
@@ -141,7 +148,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}
+        codes = {
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            401: "UNAUTHORIZED",
+            403: "FORBIDDEN",
+            413: PAYLOAD_TOO_LARGE,
+        }
         return JSONResponse(
             error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)),
             status_code=exc.status_code,

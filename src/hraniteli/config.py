@@ -69,6 +69,24 @@ class Settings(BaseSettings):
     """A cached schedule checked this recently, with no write in this process since, is served
     without asking the database; other processes' changes show within this time (0: always ask)."""
 
+    # --- abuse: rate and size limits ----------------------------------------------------------
+    rate_limit_storage: str = "memory://"
+    """Where the rate limits count: this process's memory, or `redis://host:6379/0` so that
+    every process of an installation shares them (Redis down: requests are let through)."""
+    rate_limit_writes: str = "20/minute;200/hour"
+    """Public writes (applications, questionnaires, feedback, re-booking, claims) per address."""
+    rate_limit_contact_writes: str = "5/hour;20/day"
+    """Applications per contact (a phone number, a Telegram username), whatever the address."""
+    rate_limit_tracking: str = "240/minute"
+    """Form analytics calls per address (a form reports every step)."""
+    rate_limit_lookups: str = "60/minute;600/hour"
+    """Look-ups by an application number or a row (Helpful Hand and re-booking pages) per address."""
+    rate_limit_refused: str = "10/minute;50/hour"
+    """Refused credentials (a wrong API key, a link without its proof, a chat that could not prove
+    an application is its own) per address or chat; once spent, further attempts get 429."""
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest request body accepted (413 above it, before it is read)."""
+
     # --- the session ladder (hours before the session start unless said otherwise) ----------
     ladder_confirm_hours: float = 24
     ladder_repeat_hours: float = 22
@@ -169,6 +187,34 @@ class Settings(BaseSettings):
             if database and database != ":memory:":
                 self.data_dir = Path(database).parent
         return self
+
+    @field_validator(
+        "rate_limit_writes",
+        "rate_limit_contact_writes",
+        "rate_limit_tracking",
+        "rate_limit_lookups",
+        "rate_limit_refused",
+    )
+    @classmethod
+    def _check_rate_rule(cls, value: str) -> str:
+        from hraniteli.kit.ratelimit import parse_rule
+
+        try:
+            parse_rule(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '20/minute;200/hour': {value!r}") from exc
+        return value
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """The rate-limit rules by name (see `hraniteli.api.deps`)."""
+        return {
+            "writes": self.rate_limit_writes,
+            "contact_writes": self.rate_limit_contact_writes,
+            "tracking": self.rate_limit_tracking,
+            "lookups": self.rate_limit_lookups,
+            "refused": self.rate_limit_refused,
+        }
 
     @field_validator("schedule_closed_weekdays", mode="before")
     @classmethod

@@ -47,6 +47,15 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"

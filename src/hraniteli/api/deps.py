@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,11 @@ from hraniteli import keyring
 from hraniteli.clock import Clock
 from hraniteli.config import Settings
 from hraniteli.db import Database
-from hraniteli.errors import InvalidInput, NotFound, ServiceUnavailable, Unauthorized
+from hraniteli.errors import InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
 from hraniteli.helpful_hand.service import ClaimNotice
+from hraniteli.kit.contacts import contact_key
 from hraniteli.kit.proof import Proofs, Purpose, split
+from hraniteli.kit.ratelimit import RateLimited, RateLimiter
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.lifecycle.rules import LadderPolicy
 from hraniteli.schedule.service import SchedulePolicy
@@ -33,6 +36,7 @@ class AppContext:
     clock: Clock
     policy: SchedulePolicy
     render_cache: RenderCache = field(default_factory=RenderCache)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter("memory://", {}))
     _dispatcher: Any = None
 
     @property
@@ -81,12 +85,56 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-def check_admin_key(ctx: AppContext, presented: str | None) -> None:
-    """Internal operations need the service API key in `X-API-Key`."""
+async def limit(ctx: AppContext, rule: str, key: str) -> None:
+    """Count one request against a rate-limit rule (`Settings.rate_limits`); 429 once spent."""
+    try:
+        await ctx.limiter.hit(rule, key)
+    except RateLimited as exc:
+        raise TooManyRequests(
+            f"too many requests; please retry in {exc.retry_after} s", retry_after=exc.retry_after
+        ) from None
+
+
+def limited(rule: str) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency: the caller's address counts against `rule`."""
+
+    async def dependency(request: Request) -> None:
+        await limit(context(request), rule, client_address(request))
+
+    return dependency
+
+
+async def limit_contact(ctx: AppContext, contact_type: str | None, contact: str | None) -> None:
+    """Count an application against its contact's budget, whatever address it comes from."""
+    key = contact_key(contact_type, contact)
+    if key is not None:
+        await limit(ctx, "contact_writes", key)
+
+
+async def _refusals_left(ctx: AppContext, request: Request) -> None:
+    """429 for an address that had too many credentials refused lately (guessing stops here)."""
+    try:
+        await ctx.limiter.check("refused", client_address(request))
+    except RateLimited as exc:
+        raise TooManyRequests(
+            f"too many refused attempts; please retry in {exc.retry_after} s", retry_after=exc.retry_after
+        ) from None
+
+
+async def _refused(ctx: AppContext, request: Request) -> None:
+    # this refusal is answered as such; the next attempt gets the 429
+    with contextlib.suppress(RateLimited):
+        await ctx.limiter.hit("refused", client_address(request))
+
+
+async def check_admin_key(ctx: AppContext, request: Request) -> None:
+    """Internal operations need the service API key in `X-API-Key`; wrong keys are rate limited."""
     expected = ctx.settings.admin_api_key
     if expected is None or not expected.get_secret_value():
         raise ServiceUnavailable("internal operations are disabled: HRANITELI_ADMIN_API_KEY is not set")
-    if not presented or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode()):
+    await _refusals_left(ctx, request)
+    if not has_admin_key(ctx, request.headers.get("x-api-key")):
+        await _refused(ctx, request)
         raise Unauthorized("a valid X-API-Key header is required")
 
 
@@ -114,10 +162,12 @@ async def proven_ref(
     raw = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
     if not raw or raw in ("null", "undefined"):
         raise InvalidInput(f"`{field}` is required", details=[{"field": field}])
+    await _refusals_left(ctx, request)
     ref = (await ctx.proofs(session)).proven(purpose, raw)
     if ref is None and has_admin_key(ctx, request.headers.get("x-api-key")):
         ref = split(raw).ref
     if ref is None:
+        await _refused(ctx, request)
         raise NotFound(LINK_REFUSED, details=[{"field": field}])
     return ref
 
@@ -134,5 +184,5 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def require_admin(request: Request) -> None:
-    check_admin_key(context(request), request.headers.get("x-api-key"))
+async def require_admin(request: Request) -> None:
+    await check_admin_key(context(request), request)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hraniteli.applications import repository
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import ParsedForm, as_list
+from hraniteli.bookings import service as bookings
 from hraniteli.errors import InvalidInput
 from hraniteli.models import Application, ApplicationKind, Psychologist
 
@@ -75,7 +76,8 @@ async def reassign(
     policy: applications.IntakePolicy,
 ) -> applications.Submitted:
     """A new application for the lead: the previous one's answers, the newly chosen
-    psychologists and times; then automatch books one or hands it to an administrator."""
+    psychologists and times; then automatch books one (replacing the lead's upcoming session)
+    or hands it to an administrator."""
     previous = await applications.get_by_number(session, lead_number)
     names = as_list(psychologists, ";,")
     chosen = as_list(slots, ";")
@@ -102,4 +104,15 @@ async def reassign(
     kind = ApplicationKind(previous.kind)
     if kind == ApplicationKind.HELPFUL_HAND:
         kind = ApplicationKind.MATCHING if not names else ApplicationKind.CARD
-    return await applications.submit(session, form=form, kind=kind, now=now, policy=policy, previous=previous)
+    result = await applications.submit(
+        session, form=form, kind=kind, now=now, policy=policy, previous=previous
+    )
+    if result.booking is not None:
+        # the new session replaces the lead's upcoming ones: its slot is free again
+        for number in await repository.list_lead_numbers(session, previous.number):
+            for old in await bookings.active_bookings_for_ref(session, number):
+                if old.id != result.booking.id and old.start_at > now:
+                    await bookings.cancel_booking(
+                        session, booking=old, now=now, reason="клиент перезаписался"
+                    )
+    return result

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.models import (
+    ACTIVE_BOOKING_STATUSES,
     Application,
     ApplicationCandidate,
     ApplicationEvent,
     ApplicationKind,
     ApplicationStatus,
+    Booking,
     Client,
 )
 
@@ -66,6 +68,34 @@ async def list_applications_by_contact_key(
         .limit(50)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def list_lead_numbers(session: AsyncSession, lead_number: str) -> list[str]:
+    """A lead's application and its re-bookings (`lead-r1`, `lead-r2`, …)."""
+    query = select(Application.number).where(
+        (Application.number == lead_number)
+        | Application.number.like(f"{_like_prefix(lead_number)}-r%", escape="\\")
+    )
+    found = (await session.execute(query)).scalars()
+    return [n for n in found if n == lead_number or n[len(lead_number) + 2 :].isdigit()]
+
+
+async def list_psychologists_booked_for_contact(
+    session: AsyncSession, *, contact_key: str, now: datetime, excluding: list[str]
+) -> set[uuid.UUID]:
+    """The psychologists with whom this contact has an upcoming active session."""
+    query = (
+        select(Booking.psychologist_id)
+        .join(Application, Application.number == Booking.application_ref)
+        .where(
+            Application.contact_key == contact_key,
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.start_at > now,
+        )
+    )
+    if excluding:
+        query = query.where(Booking.application_ref.not_in(excluding))
+    return set((await session.execute(query)).scalars())
 
 
 async def get_client_by_contact(session: AsyncSession, contact_type: str, contact: str) -> Client | None:

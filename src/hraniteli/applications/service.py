@@ -43,6 +43,9 @@ class IntakePolicy:
     min_lead: timedelta = timedelta(0)
     helpful_hand_min_lead: timedelta = timedelta(hours=24)
     ladder: LadderPolicy | None = None
+    staff: bool = False
+    """Booked by staff (the service key): a client may then hold several upcoming sessions with
+    one psychologist. Otherwise one per contact and psychologist (a drained schedule is refused)."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,10 @@ async def _submit_new(
         return Submitted(application, created=True)
     booking = None
     if form.chosen_slots or form.chosen_slot_ids:
-        booking = await automatch(session, application=application, now=now, policy=policy)
+        replacing = await repository.list_lead_numbers(session, previous.number) if previous else []
+        booking = await automatch(
+            session, application=application, now=now, policy=policy, replacing=replacing
+        )
     await session.flush()
     return Submitted(application, created=True, booking=booking)
 
@@ -245,12 +251,16 @@ async def automatch(
     now: datetime,
     policy: IntakePolicy,
     names: list[str] | None = None,
+    replacing: list[str] | None = None,
 ) -> Booking | None:
     """Book the best free (psychologist, slot) pair among the chosen times, atomically.
 
     Candidates: the psychologists the client named (safety filters apply, quota does not),
     else the matching candidates. Pairs are tried by quota left (most first), then the
-    earliest start. When nothing can be booked, the application goes to an administrator.
+    earliest start. Unless staff book, a psychologist with whom the client (by contact)
+    already has an upcoming session is skipped — sessions of the applications in `replacing`
+    (a re-booking's lead) aside. When nothing can be booked, the application goes to an
+    administrator.
     """
     wanted = names if names is not None else list(application.wanted_psychologists)
     form_profile = matching.client_profile(form_of(application), ApplicationKind(application.kind))
@@ -280,13 +290,19 @@ async def automatch(
             slots.append(slot)
     if instants and eligible:
         slots.extend(await list_free_slots_at(session, psychologist_ids=list(eligible), instants=instants))
-    pairs = [
+    busy: set[uuid.UUID] = set()
+    if not policy.staff and application.contact_key:
+        busy = await repository.list_psychologists_booked_for_contact(
+            session, contact_key=application.contact_key, now=now, excluding=replacing or []
+        )
+    offered = [
         slot
         for slot in {s.id: s for s in slots}.values()
         if slot.psychologist_id in eligible
         and slot.state == SlotState.FREE
         and slot.start_at > now + policy.min_lead
     ]
+    pairs = [slot for slot in offered if slot.psychologist_id not in busy]
     pairs.sort(key=lambda s: (-profiles[s.psychologist_id].quota_left, s.start_at))
     for slot in pairs:
         try:
@@ -318,6 +334,8 @@ async def automatch(
         reasons.append("не удалось прочитать время: " + ", ".join(unreadable))
     if not eligible:
         reasons.append("нет подходящих психологов")
+    elif offered and not pairs:
+        reasons.append("у клиента уже есть предстоящая сессия с этим психологом")
     elif not pairs:
         reasons.append("выбранное время уже занято или недоступно у подходящих психологов")
     else:

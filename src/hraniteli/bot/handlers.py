@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from hraniteli.applications.telegram import LinkOutcome
 from hraniteli.errors import DomainError
 from hraniteli.kit.moscow import MSK
 from hraniteli.kit.proof import Purpose
+from hraniteli.kit.ratelimit import RateLimited
 from hraniteli.lifecycle import sessions
 
 WELCOME = (
@@ -32,6 +34,21 @@ ASK_PHONE = (
 SHARE_PHONE = "Поделиться номером"
 PHONE_NOT_FOUND = "Не нашли заявку с этим номером телефона. Мы передали администратору — с вами свяжутся."
 OWN_PHONE_ONLY = "Пожалуйста, отправьте свой номер кнопкой «Поделиться номером»."
+TOO_MANY_TRIES = "Слишком много попыток. Попробуйте, пожалуйста, позже или напишите нам."
+
+
+async def _tries_left(ctx: AppContext, telegram_id: int) -> bool:
+    """Whether this chat may still try to prove an application is its own (guessing stops)."""
+    try:
+        await ctx.limiter.check("refused", f"tg:{telegram_id}")
+    except RateLimited:
+        return False
+    return True
+
+
+async def _refused(ctx: AppContext, telegram_id: int) -> None:
+    with contextlib.suppress(RateLimited):
+        await ctx.limiter.hit("refused", f"tg:{telegram_id}")
 
 
 def _welcome(numbers: list[str]) -> str:
@@ -43,6 +60,9 @@ async def start_from_application(message: Message, command: CommandObject, ctx: 
     a refusal says nothing about the application."""
     user = message.from_user
     if user is None:
+        return
+    if not await _tries_left(ctx, user.id):
+        await message.answer(TOO_MANY_TRIES)
         return
     async with ctx.unit_of_work() as session:
         result = await telegram.link_from_start(
@@ -64,6 +84,7 @@ async def start_from_application(message: Message, command: CommandObject, ctx: 
         )
         await message.answer(ASK_PHONE, reply_markup=keyboard)
     else:
+        await _refused(ctx, user.id)
         await message.answer(NOT_FOUND)
 
 
@@ -75,6 +96,9 @@ async def shared_phone(message: Message, ctx: AppContext) -> None:
     if contact.user_id != user.id:
         await message.answer(OWN_PHONE_ONLY)
         return
+    if not await _tries_left(ctx, user.id):
+        await message.answer(TOO_MANY_TRIES, reply_markup=ReplyKeyboardRemove())
+        return
     async with ctx.unit_of_work() as session:
         result = await telegram.link_by_phone(
             session,
@@ -85,6 +109,8 @@ async def shared_phone(message: Message, ctx: AppContext) -> None:
             admin_chat_id=ctx.settings.telegram_admin_chat_id,
             now=ctx.now(),
         )
+    if result.outcome != LinkOutcome.LINKED:
+        await _refused(ctx, user.id)
     text = _welcome(result.numbers) if result.outcome == LinkOutcome.LINKED else PHONE_NOT_FOUND
     await message.answer(text, reply_markup=ReplyKeyboardRemove())
 

@@ -81,7 +81,7 @@ def _row(slot: Slot, name: str, booking: Booking | None) -> dict[str, Any]:
 async def assign_session(request: Request) -> Response:
     """Book the slot the row names (seed 001); 409 when someone else was faster."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     idempotency_key = request.headers.get("idempotency-key") or None
     if idempotency_key is not None and len(idempotency_key) > 200:
@@ -114,7 +114,7 @@ async def assign_session(request: Request) -> Response:
 async def cancel_session(request: Request) -> Response:
     """Cancel by slot row (seed 001) or by `{ticket_id, cancellation_reason}` (seed 002)."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     now = ctx.now()
     reason = text(payload.get("cancellation_reason")) or None

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from hraniteli.api.deps import AppContext
+from hraniteli.api.deps import AppContext, client_address, context
+from hraniteli.api.deps import limit as rate_limit
 from hraniteli.errors import InvalidInput
 from hraniteli.kit.moscow import BadTimeZone, msk_offset_zone, parse_offset
 from hraniteli.kit.slotstrings import BadSlotString, parse_date
@@ -83,13 +84,18 @@ def obj(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def webhook(router: APIRouter, name: str, methods: Sequence[str]) -> Callable[[Handler], Handler]:
-    """Serve a handler at /webhook/<name> and /webhook/<name>-test-contur."""
+def webhook(
+    router: APIRouter, name: str, methods: Sequence[str], *, limit: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Serve a handler at /webhook/<name> and /webhook/<name>-test-contur; `limit` names the
+    rate-limit rule its callers' addresses count against (`Settings.rate_limits`)."""
 
     def register(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
             query_params(request)  # NUL characters in the query: 400 for every handler
+            if limit is not None:
+                await rate_limit(context(request), limit, client_address(request))
             return await handler(request)
 
         for suffix in ("", "-test-contur"):

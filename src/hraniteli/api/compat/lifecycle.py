@@ -29,8 +29,8 @@ from hraniteli.psychologists import service as psychologists
 router = APIRouter(tags=["compat: session lifecycle"])
 
 
-def _admin(ctx: AppContext, request: Request) -> None:
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+async def _admin(ctx: AppContext, request: Request) -> None:
+    await check_admin_key(ctx, request)
 
 
 def _worker(ctx: AppContext) -> Worker:
@@ -64,7 +64,7 @@ async def _booking_of(ctx: AppContext, session: Any, payload: dict[str, Any]) ->
 
 async def _plan(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         booking = await _booking_of(ctx, session, payload)
@@ -92,7 +92,7 @@ async def notify_update(request: Request) -> Response:
     """Supabase's database webhook `{type, table, record, old_record}` on a slot row:
     free → booked starts the booking's life, booked → free cancels it."""
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     record, old = obj(payload, "record"), obj(payload, "old_record")
     new_state, old_state = text(record.get("state")), text(old.get("state"))
@@ -133,7 +133,7 @@ async def notify_update(request: Request) -> Response:
 async def generate_conference_link(request: Request) -> Response:
     """The session's meeting link (made now if it has none): `{link, platform}`."""
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work(write=False) as session:
         booking = await _booking_of(ctx, session, payload)
@@ -153,7 +153,7 @@ async def generate_conference_link(request: Request) -> Response:
 @webhook(router, "confirm-session-by-client", ["POST"])
 async def confirm_session_by_client(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         await sessions.confirm(
@@ -168,7 +168,7 @@ async def confirm_session_by_client(request: Request) -> Response:
 @webhook(router, "reschedule-session", ["POST"])
 async def reschedule_session(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         moved = await sessions.reschedule(
@@ -185,7 +185,7 @@ async def reschedule_session(request: Request) -> Response:
 @webhook(router, "rate-session", ["POST"])
 async def rate_session(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         await sessions.record_feedback(
@@ -206,7 +206,7 @@ async def rate_session(request: Request) -> Response:
 @webhook(router, "client-sessions-history", ["GET"])
 async def client_sessions_history(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     async with ctx.unit_of_work(write=False) as session:
         found = await sessions.history_for_telegram(
             session, telegram=text(request.query_params.get("client_telegram"))
@@ -228,7 +228,7 @@ async def client_sessions_history(request: Request) -> Response:
     )
 
 
-@webhook(router, "client-os", ["POST"])
+@webhook(router, "client-os", ["POST"], limit="writes")
 async def client_os(request: Request) -> Response:
     """The client's feedback form (anketa + the link's query parameters)."""
     ctx = context(request)
@@ -254,7 +254,7 @@ async def client_os(request: Request) -> Response:
     return json_response({"success": True})
 
 
-@webhook(router, "psy-os", ["POST"])
+@webhook(router, "psy-os", ["POST"], limit="writes")
 async def psy_os(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
@@ -308,7 +308,7 @@ MAX_TICKET_MESSAGE = 16_000
 @webhook(router, "send-ticket-notification", ["POST"])
 async def send_ticket_notification(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     message = text(payload.get("message"))
     if not message:
@@ -339,7 +339,7 @@ async def send_ticket_notification(request: Request) -> Response:
 
 async def _tick(request: Request) -> WorkReport:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     return await _worker(ctx).tick(ctx.now())
 
 
@@ -362,7 +362,7 @@ async def send_session_reminders(request: Request) -> Response:
 @webhook(router, "update-ticket-statuses", ["POST"])
 async def update_ticket_statuses(request: Request) -> Response:
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     result = await _worker(ctx).run_job_now("close_past_bookings", ctx.now())
     updated = sum(int(str(result.get(key, 0))) for key in ("completed", "missed"))
     return json_response({"success": True, "updated_tickets": updated, "message": "Статусы обновлены"})
@@ -379,7 +379,7 @@ CRON_JOBS = {
 def _cron(path: str, job: str) -> None:
     async def handler(request: Request) -> Response:
         ctx = context(request)
-        _admin(ctx, request)
+        await _admin(ctx, request)
         result = await _worker(ctx).run_job_now(job, ctx.now())
         return json_response({"success": True, "job": job, "result": result})
 
@@ -465,7 +465,7 @@ async def send_slot_change_notifications(request: Request) -> Response:
 async def client_registration(request: Request) -> Response:
     """Seed 002/003: the client wrote to the bot (`{user_id}`)."""
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         client = await telegram.register_client(
@@ -482,7 +482,7 @@ async def client_registration(request: Request) -> Response:
 async def process_link(request: Request) -> Response:
     """Seed 002: the client opened the bot from their application's link (`{user_id, ticket_id}`)."""
     ctx = context(request)
-    _admin(ctx, request)
+    await _admin(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         # the service key vouches for the caller: the chat is linked without further proof

@@ -93,13 +93,13 @@ async def _rebooking_schedule(request: Request) -> Response:
     )
 
 
-@webhook(router, "get-ticket-info-for-reassigment", ["GET"])
+@webhook(router, "get-ticket-info-for-reassigment", ["GET"], limit="lookups")
 async def get_ticket_info_for_reassignment(request: Request) -> Response:
     """`{schedule: [days…], psychologist: <previous>}`; mode=time → only them, mode=psychologist → others."""
     return await _rebooking_schedule(request)
 
 
-@webhook(router, "get-reassignment-schedule", ["GET"])
+@webhook(router, "get-reassignment-schedule", ["GET"], limit="lookups")
 async def get_reassignment_schedule(request: Request) -> Response:
     """Seed 002's name for the same thing."""
     return await _rebooking_schedule(request)

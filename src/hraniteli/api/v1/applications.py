@@ -14,6 +14,8 @@ from hraniteli.api.deps import (
     client_number,
     context,
     has_admin_key,
+    limit_contact,
+    limited,
     require_admin,
 )
 from hraniteli.applications import service as applications
@@ -42,11 +44,12 @@ from hraniteli.psychologists import service as psychologists
 router = APIRouter(prefix="/api/v1", tags=["applications & matching"])
 
 
-def _policy(ctx: AppContext) -> applications.IntakePolicy:
+def _policy(ctx: AppContext, *, staff: bool = False) -> applications.IntakePolicy:
     return applications.IntakePolicy(
         window_days=ctx.settings.schedule_window_days,
         min_lead=timedelta(minutes=ctx.settings.min_booking_lead_minutes),
         ladder=ctx.ladder,
+        staff=staff,
     )
 
 
@@ -78,7 +81,7 @@ def _form(body: ApplicationCreate) -> ParsedForm:
     )
 
 
-@router.post("/applications", status_code=201)
+@router.post("/applications", status_code=201, dependencies=[Depends(limited("writes"))])
 async def submit_application(body: ApplicationCreate, request: Request) -> ApplicationAccepted:
     """Intake: stores the application, matches it, books one of the chosen times if it can.
 
@@ -87,6 +90,7 @@ async def submit_application(body: ApplicationCreate, request: Request) -> Appli
     (the number with its proof, as issued on creation) or holds the service key."""
     ctx = context(request)
     form = _form(body)
+    await limit_contact(ctx, form.contact_type, form.contact)
     claimed = split(body.number)
     form.number = claimed.ref
     if body.client.time_zone_label and body.chosen_starts:
@@ -155,7 +159,7 @@ async def run_automatch(number: str, request: Request) -> ApplicationAccepted:
     async with ctx.unit_of_work() as session:
         application = await applications.get_by_number(session, number)
         booking = await applications.automatch(
-            session, application=application, now=ctx.now(), policy=_policy(ctx)
+            session, application=application, now=ctx.now(), policy=_policy(ctx, staff=True)
         )
         return ApplicationAccepted(
             number=application.number,
@@ -202,13 +206,13 @@ async def matching_preview(body: MatchingInput, request: Request) -> list[Verdic
 async def _psychologist(
     ctx: AppContext,
     session: AsyncSession,
-    api_key: str | None,
+    request: Request,
     secret: str | None,
     psychologist_id: str | None,
 ) -> Psychologist | None:
-    if secret and not api_key:
+    if secret and not request.headers.get("x-api-key"):
         return await psychologists.psychologist_by_secret(session, secret)
-    check_admin_key(ctx, api_key)
+    await check_admin_key(ctx, request)
     if psychologist_id:
         import uuid
 
@@ -228,7 +232,7 @@ async def open_helpful_hand_tickets(
     they may take; for an administrator (X-API-Key) all, or those of `psychologist_id`."""
     ctx = context(request)
     async with ctx.unit_of_work(write=False) as session:
-        psychologist = await _psychologist(ctx, session, x_api_key, x_editor_secret, psychologist_id)
+        psychologist = await _psychologist(ctx, session, request, x_editor_secret, psychologist_id)
         tickets = await helpful_hand.list_open(
             session, psychologist=psychologist, price_filter=price, now=ctx.now()
         )
@@ -259,7 +263,9 @@ async def claim_helpful_hand_ticket(
         )
 
 
-@router.post("/helpful-hand/tickets/{number}/booking", status_code=201)
+@router.post(
+    "/helpful-hand/tickets/{number}/booking", status_code=201, dependencies=[Depends(limited("writes"))]
+)
 async def book_helpful_hand_slot(
     number: str, body: HelpfulHandBooking, request: Request
 ) -> ApplicationAccepted:

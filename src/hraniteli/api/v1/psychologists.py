@@ -106,16 +106,16 @@ async def _authorised(
     ctx: AppContext,
     session: AsyncSession,
     psychologist_id: uuid.UUID,
-    api_key: str | None,
+    request: Request,
     secret: str | None,
 ) -> Psychologist:
     """Admins (X-API-Key) manage any schedule; a psychologist (X-Editor-Secret) only their own."""
-    if secret and not api_key:
+    if secret and not request.headers.get("x-api-key"):
         owner = await service.psychologist_by_secret(session, secret)
         if owner.id != psychologist_id:
             raise Forbidden("this editor link belongs to another psychologist")
         return owner
-    check_admin_key(ctx, api_key)
+    await check_admin_key(ctx, request)
     return await service.get_psychologist(session, psychologist_id)
 
 
@@ -153,7 +153,7 @@ async def add_slot(
 ) -> SlotsCreated:
     ctx = context(request)
     async with ctx.unit_of_work() as session:
-        psychologist = await _authorised(ctx, session, psychologist_id, x_api_key, x_editor_secret)
+        psychologist = await _authorised(ctx, session, psychologist_id, request, x_editor_secret)
         now = ctx.now()
         added = await schedule.add_slot(
             session,
@@ -201,7 +201,7 @@ async def list_slots(
     if end - start > timedelta(days=366):
         raise InvalidInput("the window is longer than a year")
     async with ctx.unit_of_work(write=False) as session:
-        psychologist = await _authorised(ctx, session, psychologist_id, x_api_key, x_editor_secret)
+        psychologist = await _authorised(ctx, session, psychologist_id, request, x_editor_secret)
         views = await schedule.list_slots(
             session, start_at=start, end_at=end, psychologist_ids=[psychologist.id], active_only=False
         )
@@ -218,7 +218,7 @@ async def delete_slot(
 ) -> Response:
     ctx = context(request)
     async with ctx.unit_of_work() as session:
-        psychologist = await _authorised(ctx, session, psychologist_id, x_api_key, x_editor_secret)
+        psychologist = await _authorised(ctx, session, psychologist_id, request, x_editor_secret)
         slot = await schedule.slot_of(session, psychologist=psychologist, slot_id=slot_id)
         await schedule.delete_slot(session, psychologist=psychologist, slot=slot)
     return Response(status_code=204)

@@ -8,9 +8,11 @@ from hraniteli.api.deps import AppContext
 from hraniteli.applications import service as applications
 
 
-def intake_policy(ctx: AppContext) -> applications.IntakePolicy:
+def intake_policy(ctx: AppContext, *, staff: bool = False) -> applications.IntakePolicy:
+    """`staff`: the caller holds the service key (the bot side, administrators)."""
     return applications.IntakePolicy(
         window_days=ctx.settings.schedule_window_days,
         min_lead=timedelta(minutes=ctx.settings.min_booking_lead_minutes),
         ladder=ctx.ladder,
+        staff=staff,
     )

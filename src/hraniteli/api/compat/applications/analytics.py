@@ -19,7 +19,7 @@ OK = {"success": True}
 # --- research questionnaire -----------------------------------------------------------------
 
 
-@webhook(router, "research-tilda-zayavka", ["POST"])
+@webhook(router, "research-tilda-zayavka", ["POST"], limit="writes")
 async def research_tilda_zayavka(request: Request) -> Response:
     """Anyone may send a questionnaire; the row numbers come back with their proof, so only the
     sender can later put a contact on the row (`update-contacts-stb`)."""
@@ -34,7 +34,7 @@ async def research_tilda_zayavka(request: Request) -> Response:
     return json_response({"success": True, "rowId": row_ref, "baserowId": row_ref})
 
 
-@webhook(router, "get-sheets-row-number", ["GET", "POST"])
+@webhook(router, "get-sheets-row-number", ["GET", "POST"], limit="lookups")
 async def get_sheets_row_number(request: Request) -> Response:
     """The caller's own newest research row (the page asks right after sending its questionnaire
     and identifies itself no other way, so the row is found by the sender's address); nulls when
@@ -49,7 +49,7 @@ async def get_sheets_row_number(request: Request) -> Response:
     return json_response({"rowId": row_ref, "baserowId": row_ref, "row": row_ref})
 
 
-@webhook(router, "update-contacts-stb", ["PUT", "POST"])
+@webhook(router, "update-contacts-stb", ["PUT", "POST"], limit="writes")
 async def update_contacts_stb(request: Request) -> Response:
     """The contact for the sender's own research row: `bid`/`rid` as `research-tilda-zayavka`
     answered them (with proof). Any other row number is refused like an unknown one (404)."""
@@ -87,7 +87,7 @@ def _number(value: object) -> object:
 # --- form analytics ---------------------------------------------------------------------------
 
 
-@webhook(router, "init-form-tracking", ["POST", "PUT"])
+@webhook(router, "init-form-tracking", ["POST", "PUT"], limit="tracking")
 async def init_form_tracking(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
@@ -102,7 +102,7 @@ async def init_form_tracking(request: Request) -> Response:
     return json_response(OK)
 
 
-@webhook(router, "update-tracking-step", ["PUT", "POST"])
+@webhook(router, "update-tracking-step", ["PUT", "POST"], limit="tracking")
 async def update_tracking_step(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
@@ -115,7 +115,7 @@ async def update_tracking_step(request: Request) -> Response:
     return json_response(OK)
 
 
-@webhook(router, "step-analytics", ["PUT", "POST"])
+@webhook(router, "step-analytics", ["PUT", "POST"], limit="tracking")
 async def step_analytics(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
@@ -130,7 +130,7 @@ async def step_analytics(request: Request) -> Response:
     return json_response(OK)
 
 
-@webhook(router, "update-tracker", ["PUT", "POST"])
+@webhook(router, "update-tracker", ["PUT", "POST"], limit="tracking")
 async def update_tracker(request: Request) -> Response:
     """Legacy: the whole form at the slots step; kept as the `form_snapshot` answer."""
     ctx = context(request)
@@ -147,7 +147,7 @@ async def update_tracker(request: Request) -> Response:
     return json_response(OK)
 
 
-@webhook(router, "update-analytics-before-slots", ["PUT", "POST"])
+@webhook(router, "update-analytics-before-slots", ["PUT", "POST"], limit="tracking")
 async def update_analytics_before_slots(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)

@@ -44,7 +44,7 @@ async def _application_for(ctx: AppContext, session: AsyncSession, payload: dict
         )
     form = parse_form({**obj(payload, "client_info"), **info, "ticket_id": number}) if info else None
     return await applications.get_or_submit(
-        session, number=number, form=form, now=ctx.now(), policy=intake_policy(ctx)
+        session, number=number, form=form, now=ctx.now(), policy=intake_policy(ctx, staff=True)
     )
 
 
@@ -63,14 +63,14 @@ async def _automatch(
         slots=slots,
         slot_ids=slot_ids,
         now=ctx.now(),
-        policy=intake_policy(ctx),
+        policy=intake_policy(ctx, staff=True),
     )
 
 
 @webhook(router, "automatch", ["POST"])
 async def automatch(request: Request) -> Response:
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         application = await _application_for(ctx, session, payload)
@@ -96,7 +96,7 @@ async def automatch(request: Request) -> Response:
 @webhook(router, "auto-assign-psychologist", ["POST"])
 async def auto_assign_psychologist(request: Request) -> Response:
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         application = await _application_for(ctx, session, payload)
@@ -118,7 +118,7 @@ async def auto_assign_psychologist(request: Request) -> Response:
 @webhook(router, "assign-psychologist", ["POST"])
 async def assign_psychologist(request: Request) -> Response:
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     name = " ".join(text(payload.get("psychologist_name")).split())
     if not name:
@@ -137,7 +137,7 @@ async def assign_psychologist(request: Request) -> Response:
 @webhook(router, "send-ticket-data-to-admin", ["POST"])
 async def send_ticket_data_to_admin(request: Request) -> Response:
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         application = await _application_for(ctx, session, payload)
@@ -154,7 +154,7 @@ async def send_ticket_data_to_admin(request: Request) -> Response:
 async def confirm_ticket(request: Request) -> Response:
     """Seed 000: a psychologist (by name) takes a Helpful Hand application."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     async with ctx.unit_of_work() as session:
         psychologist = await psychologists.psychologist_by_name(
@@ -176,7 +176,7 @@ STATUS_ALIASES = {"new": "new", "confirmed": "booked", "rejected": "cancelled", 
 @webhook(router, "update-ticket-status", ["POST"])
 async def update_ticket_status(request: Request) -> Response:
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     raw = text(payload.get("status")).lower()
     try:
@@ -196,7 +196,7 @@ async def update_ticket_status(request: Request) -> Response:
 async def get_assigment_coeff(request: Request) -> Response:
     """Sessions left to assign this month: debt − provided − booked from today to month end."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     name = text(request.query_params.get("psychologist_name")) or text(
         request.query_params.get("psychologist")
     )

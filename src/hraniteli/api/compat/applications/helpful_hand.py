@@ -19,7 +19,7 @@ from hraniteli.models import ApplicationKind
 router = APIRouter()
 
 
-@webhook(router, "confirm-help-hand-by-psychologist", ["POST"])
+@webhook(router, "confirm-help-hand-by-psychologist", ["POST"], limit="writes")
 async def confirm_help_hand_by_psychologist(request: Request) -> Response:
     """The psychologist takes the application: `{}` on success, `{"error": text}` otherwise (HTTP 200).
 
@@ -53,7 +53,7 @@ async def confirm_help_hand_by_psychologist(request: Request) -> Response:
     return json_response({})
 
 
-@webhook(router, "check-allotment-for-slot-confirmation", ["GET"])
+@webhook(router, "check-allotment-for-slot-confirmation", ["GET"], limit="lookups")
 async def check_allotment_for_slot_confirmation(request: Request) -> Response:
     ctx = context(request)
     number = split(text(request.query_params.get("ticket_id"))).ref
@@ -90,18 +90,18 @@ async def _book_helpful_hand(request: Request) -> Response:
     return json_response({"success": True, "booking_id": str(booking_id)})
 
 
-@webhook(router, "helpful-hand-zayavka-new", ["POST"])
+@webhook(router, "helpful-hand-zayavka-new", ["POST"], limit="writes")
 async def helpful_hand_zayavka_new(request: Request) -> Response:
     """The client books the claiming psychologist's slot (by slot UUID); HTTP 200 on success."""
     return await _book_helpful_hand(request)
 
 
-@webhook(router, "helpful-hand-zayavka", ["POST"])
+@webhook(router, "helpful-hand-zayavka", ["POST"], limit="writes")
 async def helpful_hand_zayavka(request: Request) -> Response:
     return await _book_helpful_hand(request)
 
 
-@webhook(router, "get-ticket-info", ["GET", "POST"])
+@webhook(router, "get-ticket-info", ["GET", "POST"], limit="lookups")
 async def get_ticket_info(request: Request) -> Response:
     """What the Helpful Hand confirm page needs: the price category, and nothing else unless the
     number carries the client's proof (the link the service sent them): then also the status,
@@ -139,7 +139,7 @@ async def get_ticket_info(request: Request) -> Response:
 async def get_help_hand_tickets(request: Request) -> Response:
     """Open Helpful Hand applications a psychologist may take (bot side: admin key)."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     telegram_id = text(payload.get("telegram_id")) or None
     async with ctx.unit_of_work(write=False) as session:
@@ -186,7 +186,7 @@ async def get_help_hand_tickets(request: Request) -> Response:
 async def get_helpful_hand_tickets(request: Request) -> Response:
     """Seed 000: every Helpful Hand application for administrators (admin key)."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     async with ctx.unit_of_work(write=False) as session:
         views = await applications.ticket_views(session, kind=ApplicationKind.HELPFUL_HAND)
     return json_response({"tickets": [_seed_ticket(view) for view in views]})

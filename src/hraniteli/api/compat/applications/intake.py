@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.applications._common import intake_policy
 from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
-from hraniteli.api.deps import check_admin_key, context
+from hraniteli.api.deps import check_admin_key, context, limit_contact
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import parse_form
 from hraniteli.errors import Conflict, InvalidInput
@@ -27,6 +27,7 @@ def new_number(prefix: str) -> str:
 async def _submit(request: Request, kind: ApplicationKind) -> Response:
     ctx = context(request)
     form = parse_form(await read_body(request))
+    await limit_contact(ctx, form.contact_type, form.contact)
     async with ctx.unit_of_work() as session:
         result = await applications.submit(
             session, form=form, kind=form.kind_for(kind), now=ctx.now(), policy=intake_policy(ctx)
@@ -35,28 +36,28 @@ async def _submit(request: Request, kind: ApplicationKind) -> Response:
     return json_response({"success": True, "ticket_id": number})
 
 
-@webhook(router, "tilda-zayavka", ["POST"])
+@webhook(router, "tilda-zayavka", ["POST"], limit="writes")
 async def tilda_zayavka(request: Request) -> Response:
     """The main application (matching form, card form, catalogue contact stage)."""
     return await _submit(request, ApplicationKind.MATCHING)
 
 
-@webhook(router, "tilda-zayavka-diagnostic-v2", ["POST"])
+@webhook(router, "tilda-zayavka-diagnostic-v2", ["POST"], limit="writes")
 async def tilda_zayavka_diagnostic_v2(request: Request) -> Response:
     return await _submit(request, ApplicationKind.DIAGNOSTIC)
 
 
-@webhook(router, "tilda-zayavka-diagnostic", ["POST"])
+@webhook(router, "tilda-zayavka-diagnostic", ["POST"], limit="writes")
 async def tilda_zayavka_diagnostic(request: Request) -> Response:
     return await _submit(request, ApplicationKind.DIAGNOSTIC)
 
 
-@webhook(router, "register-ticket-for-help-hand", ["POST"])
+@webhook(router, "register-ticket-for-help-hand", ["POST"], limit="writes")
 async def register_ticket_for_help_hand(request: Request) -> Response:
     return await _submit(request, ApplicationKind.HELPFUL_HAND)
 
 
-@webhook(router, "submit-application", ["POST"])
+@webhook(router, "submit-application", ["POST"], limit="writes")
 async def submit_application(request: Request) -> Response:
     """Seed 002's application shape: {name, age, contact:{type,value}, selected_slots, preferences}."""
     ctx = context(request)
@@ -75,6 +76,7 @@ async def submit_application(request: Request) -> Response:
         "categoryType": preferences.get("price_max"),
     }
     form = parse_form(flat)
+    await limit_contact(ctx, form.contact_type, form.contact)
     async with ctx.unit_of_work() as session:
         result = await applications.submit(
             session, form=form, kind=ApplicationKind.MATCHING, now=ctx.now(), policy=intake_policy(ctx)
@@ -83,7 +85,7 @@ async def submit_application(request: Request) -> Response:
     return json_response({"success": True, "ticket_id": number})
 
 
-@webhook(router, "diagnostic-session-request", ["POST"])
+@webhook(router, "diagnostic-session-request", ["POST"], limit="writes")
 async def diagnostic_session_request(request: Request) -> Response:
     """Seed 002: {client_name, client_phone, client_telegram, client_email, request_text, utm}."""
     ctx = context(request)
@@ -115,6 +117,7 @@ async def diagnostic_session_request(request: Request) -> Response:
             **{f"utm_{key}": value for key, value in utm.items() if isinstance(key, str)},
         }
     )
+    await limit_contact(ctx, contact_type, contact)
     async with ctx.unit_of_work() as session:
         result = await applications.submit(
             session, form=form, kind=ApplicationKind.DIAGNOSTIC, now=ctx.now(), policy=intake_policy(ctx)
@@ -127,7 +130,7 @@ async def diagnostic_session_request(request: Request) -> Response:
 async def process_diagnostic_session_request(request: Request) -> Response:
     """Book a diagnostic slot for an application: {client_id (number), psychologist_id, slot_id}."""
     ctx = context(request)
-    check_admin_key(ctx, request.headers.get("x-api-key"))
+    await check_admin_key(ctx, request)
     payload = await read_body(request)
     try:
         slot_id = uuid.UUID(text(payload.get("slot_id")))
@@ -137,7 +140,7 @@ async def process_diagnostic_session_request(request: Request) -> Response:
         application = await applications.get_by_number(session, text(payload.get("client_id")))
         application.chosen_slot_ids = [str(slot_id)]
         booking = await applications.automatch(
-            session, application=application, now=ctx.now(), policy=intake_policy(ctx), names=[]
+            session, application=application, now=ctx.now(), policy=intake_policy(ctx, staff=True), names=[]
         )
         if booking is None:
             raise Conflict(application.result_reason or "the slot could not be booked")

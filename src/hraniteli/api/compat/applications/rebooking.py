@@ -17,7 +17,7 @@ from hraniteli.applications import service as applications
 router = APIRouter()
 
 
-@webhook(router, "get-ticket-info-for-reassigment-without-schedule", ["GET"])
+@webhook(router, "get-ticket-info-for-reassigment-without-schedule", ["GET"], limit="lookups")
 async def get_ticket_info_for_reassignment_without_schedule(request: Request) -> Response:
     """The previous answers the re-booking page joins into `_queries` (and nothing more)."""
     ctx = context(request)
@@ -35,7 +35,7 @@ async def get_ticket_info_for_reassignment_without_schedule(request: Request) ->
     return json_response({"form": form, "lead_number": application.number})
 
 
-@webhook(router, "reassign", ["POST"])
+@webhook(router, "reassign", ["POST"], limit="writes")
 async def reassign(request: Request) -> Response:
     ctx = context(request)
     payload = await read_body(request)
