@@ -161,6 +161,12 @@ async def test_j6_rebooking_the_same_psychologist_at_another_time(
         booking = await session.get(Booking, uuid.UUID(rebooked["booking_id"]))
         assert booking is not None
         assert str(booking.slot_id) == slots[PREVIOUS]["11.03 14:00"]
+        # the new session replaces the old one, whose hour is free again
+        old = await session.get(Booking, uuid.UUID((await application(client, LEAD))["booking_id"]))
+        assert old is not None
+        assert (old.status, old.cancellation_reason) == ("cancelled", "клиент перезаписался")
+    rows = free_rows((await schedule(client, "time"))["schedule"])
+    assert slots[PREVIOUS]["04.03 14:00"] in {row["id"] for row in rows}
 
     # a second re-booking gets the next number, and the schedule no longer shows the hour
     rows = free_rows((await schedule(client, "time"))["schedule"])

@@ -559,3 +559,31 @@ def test_queries_join_the_requests() -> None:
         )
     )
     assert form.requests == ["Развод, расставание, измена", "Болезни близкого"]
+
+
+def test_preferences_in_the_application_forms_object_shape_are_kept() -> None:
+    """The [HN] application form sends `importancePsycho` as an object (item 9 of the trust issue)."""
+    info = payloads.answered_info(
+        importancePsycho={
+            "preferences": [
+                "Чуткость, мягкость, умение выслушивать",
+                "Опыт семейной жизни, собственные дети",
+            ],
+            "customPreferences": "Чувство юмора",
+        },
+        customImportance="",
+    )
+
+    form = parse_form(payloads.application_payload(formPsyClientInfo=info))
+
+    assert form.preferences == [
+        "Чуткость, мягкость, умение выслушивать",
+        "Опыт семейной жизни, собственные дети",
+        "Чувство юмора",
+    ]
+
+
+def test_preferences_as_a_list_still_work() -> None:
+    form = parse_form(payloads.application_payload(formPsyClientInfo=payloads.answered_info()))
+
+    assert form.preferences == ["Чуткость, мягкость, умение выслушивать"]

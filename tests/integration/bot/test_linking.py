@@ -203,3 +203,17 @@ async def test_the_rebooking_link_from_the_bot_opens_the_rebooking_page_for_its_
             "/webhook/get-ticket-info-for-reassigment", params={"lead_number": number, "mode": "time"}
         )
         assert (answers.status_code, schedule.status_code) == (expected, expected), number
+
+
+async def test_a_chat_guessing_numbers_is_stopped_after_ten_refusals(
+    bot_client: httpx.AsyncClient, client: httpx.AsyncClient, database: Database, telegram_api: FakeTelegram
+) -> None:
+    await _apply(client, "k3f9a", "@anna")
+    for attempt in range(12):
+        await post(bot_client, message(f"/start k3f9{attempt}", user_id=STRANGER, username="mallory"))
+    await post(bot_client, message("/start k3f9a", user_id=STRANGER, username="mallory"))
+
+    answers = telegram_api.texts_to(str(STRANGER))
+    assert answers[:10] == [NOT_FOUND] * 10
+    assert answers[10:] == ["Слишком много попыток. Попробуйте, пожалуйста, позже или напишите нам."] * 3
+    assert await _admin_alerts(database) == [], "stopped before reaching a real application"
