@@ -244,6 +244,6 @@ def parse_form(payload: dict[str, Any], *, number_keys: tuple[str, ...] = ("tick
         ),
         chosen_slots=as_list(fields.get("slots")),
         chosen_slot_ids=slot_ids,
-        research_row_id=as_int(fields.get("bid"), low=1, high=2**31)
-        or as_int(fields.get("rid"), low=1, high=2**31),
+        research_row_id=as_int(fields.get("bid"), low=1, high=2**31 - 1)
+        or as_int(fields.get("rid"), low=1, high=2**31 - 1),
     )

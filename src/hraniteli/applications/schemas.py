@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hraniteli.kit.bounds import Instant
 from hraniteli.models.enums import ApplicationKind, ApplicationStatus, Sex
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -50,7 +51,7 @@ class ApplicationCreate(MatchingInput):
     utm: dict[str, str] = Field(default_factory=dict)
     wanted_psychologists: list[Label] = Field(default_factory=list, max_length=20)
     chosen_slot_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    chosen_starts: list[AwareDatetime] = Field(default_factory=list, max_length=20)
+    chosen_starts: list[Instant] = Field(default_factory=list, max_length=20)
 
 
 class ApplicationAccepted(BaseModel):

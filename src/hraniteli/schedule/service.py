@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, InvalidInput, NotFound
+from hraniteli.kit.bounds import OutOfRange, check_instant
 from hraniteli.kit.moscow import MSK, zone
 from hraniteli.models import Psychologist, RepeatRule, Slot, SlotState
 from hraniteli.schedule import repository
@@ -40,8 +41,10 @@ class AddedSlot:
 
 
 def _check_start(start_at: datetime, *, now: datetime, policy: SchedulePolicy) -> None:
-    if start_at.tzinfo is None:
-        raise InvalidInput("slot start must carry a time zone")
+    try:
+        check_instant(start_at)
+    except OutOfRange as exc:
+        raise InvalidInput(str(exc), details=[{"field": "slot"}]) from exc
     if start_at <= now:
         raise InvalidInput("the slot is in the past", details=[{"field": "slot"}])
     if start_at.astimezone(MSK).weekday() in policy.closed_weekdays:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.analytics import service as analytics
 from hraniteli.api.deps import AppContext, check_admin_key, context, require_admin
+from hraniteli.api.v1.params import Offset, refuse_nul
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import ParsedForm
 from hraniteli.applications.schemas import (
@@ -31,7 +33,7 @@ from hraniteli.matching.rules import ClientProfile
 from hraniteli.models import ApplicationKind, ApplicationStatus, Psychologist
 from hraniteli.psychologists import service as psychologists
 
-router = APIRouter(prefix="/api/v1", tags=["applications & matching"])
+router = APIRouter(prefix="/api/v1", tags=["applications & matching"], dependencies=[Depends(refuse_nul)])
 
 
 def _policy(ctx: AppContext) -> applications.IntakePolicy:
@@ -97,7 +99,7 @@ async def list_applications(
     request: Request,
     kind: ApplicationKind | None = None,
     status: ApplicationStatus | None = None,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(100, ge=1, le=500),
 ) -> list[ApplicationOut]:
     ctx = context(request)
@@ -177,15 +179,13 @@ async def _psychologist(
     session: AsyncSession,
     api_key: str | None,
     secret: str | None,
-    psychologist_id: str | None,
+    psychologist_id: uuid.UUID | None,
 ) -> Psychologist | None:
     if secret and not api_key:
         return await psychologists.psychologist_by_secret(session, secret)
     check_admin_key(ctx, api_key)
-    if psychologist_id:
-        import uuid
-
-        return await psychologists.get_psychologist(session, uuid.UUID(psychologist_id))
+    if psychologist_id is not None:
+        return await psychologists.get_psychologist(session, psychologist_id)
     return None
 
 
@@ -193,7 +193,7 @@ async def _psychologist(
 async def open_helpful_hand_tickets(
     request: Request,
     price: str | None = Query(default=None, description="'Бесплатно', '500 руб', … or 'Все'"),
-    psychologist_id: str | None = Query(default=None, pattern=r"^[0-9a-fA-F-]{36}$"),
+    psychologist_id: uuid.UUID | None = None,
     x_api_key: str | None = Header(default=None),
     x_editor_secret: str | None = Header(default=None),
 ) -> list[OpenTicketOut]:
