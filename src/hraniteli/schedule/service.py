@@ -25,6 +25,10 @@ OCCURRENCES = {RepeatRule.WEEKLY: 4, RepeatRule.BIWEEKLY: 2, RepeatRule.MONTHLY:
 
 MAX_DURATION_MINUTES = 480
 
+OVERLAPS = "the slot overlaps another slot of this psychologist"
+OVERLAP_CONSTRAINT = "ex_slots_psychologist_overlap"
+"""PostgreSQL's exclusion constraint on slots (migration 0008): the same answer as the check."""
+
 
 @dataclass(frozen=True)
 class SchedulePolicy:
@@ -75,12 +79,13 @@ async def add_slot(
         return AddedSlot(existing, created=False)
     end_at = start_at + timedelta(minutes=duration)
     if await repository.list_overlapping_slots(session, psychologist.id, start_at, end_at):
-        raise Conflict("the slot overlaps another slot of this psychologist")
+        raise Conflict(OVERLAPS)
     slot = Slot(
         id=uuid.uuid4(),
         psychologist_id=psychologist.id,
         start_at=start_at,
         duration_minutes=duration,
+        end_at=end_at,
         state=SlotState.FREE,
         repeat_rule=RepeatRule.NONE,
         repeat_root_id=repeat_root_id,
@@ -88,12 +93,19 @@ async def add_slot(
         created_at=now,
         updated_at=now,
     )
-    session.add(slot)
     try:
         async with session.begin_nested():
+            session.add(slot)
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict("a slot at this time already exists") from exc
+        # Another transaction committed a slot meanwhile (PostgreSQL: the check above cannot see
+        # uncommitted rows; the unique index and the exclusion constraint can, and wait for them).
+        existing = await repository.get_slot_at(session, psychologist.id, start_at)
+        if existing is not None:
+            return AddedSlot(existing, created=False)
+        if OVERLAP_CONSTRAINT in str(exc.orig):
+            raise Conflict(OVERLAPS) from exc
+        raise
     await repository.bump_schedule_revision(session, psychologist.id)
     return AddedSlot(slot, created=True)
 
