@@ -38,10 +38,12 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     engine = create_engine(_url(), pool_size=0)
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()  # a failed migration must not leave its connection open
 
 
 def run_migrations_online() -> None:

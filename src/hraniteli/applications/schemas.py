@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from hraniteli.kit.bounds import Instant
 from hraniteli.kit.proof import split
 from hraniteli.models.enums import ApplicationKind, ApplicationStatus, Sex
 
@@ -66,7 +67,7 @@ class ApplicationCreate(MatchingInput):
     utm: dict[str, str] = Field(default_factory=dict)
     wanted_psychologists: list[Label] = Field(default_factory=list, max_length=20)
     chosen_slot_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    chosen_starts: list[AwareDatetime] = Field(default_factory=list, max_length=20)
+    chosen_starts: list[Instant] = Field(default_factory=list, max_length=20)
 
 
 class ApplicationAccepted(BaseModel):

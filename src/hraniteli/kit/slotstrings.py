@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from hraniteli.kit.bounds import FIRST_DATE, LAST_DATE
 from hraniteli.kit.moscow import MSK
 
 _SLOT = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?[\sT,]+(\d{1,2}):(\d{2})(?::\d{2})?\s*$")
@@ -12,9 +13,9 @@ _DAY_MONTH = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$")
 
-YEARS = range(2000, 2101)
-"""Dates clients may name explicitly; far-off years are typos, and near 1 or 9999 the shift
-from Moscow time to UTC (or a window's end) overflows `datetime`."""
+YEARS = range(FIRST_DATE.year, LAST_DATE.year + 1)
+"""Years clients may name explicitly (kit.bounds): far-off years are typos, and near 1 or 9999
+the shift from Moscow time to UTC (or a window's end) overflows `datetime`."""
 
 LOOKBACK = timedelta(days=7)
 """A day-month up to a week behind today is read as this past date (and then refused as past),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +23,10 @@ from hraniteli.models.enums import RepeatRule, SlotState
 
 
 class Slot(Base):
+    """On PostgreSQL the migrations also add what SQLite cannot: an exclusion constraint
+    (`ex_slots_psychologist_overlap`) that forbids two slots of one psychologist whose
+    [start_at, end_at) ranges overlap, and a check that `end_at` is start_at + duration."""
+
     __tablename__ = "slots"
     __table_args__ = (
         UniqueConstraint("psychologist_id", "start_at", name="uq_slots_psychologist_start"),
@@ -35,6 +41,9 @@ class Slot(Base):
     )
     start_at: Mapped[datetime]
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    end_at: Mapped[datetime]
+    """start_at + duration, kept so by every insert and update of the row (below): the range the
+    database's no-overlap constraint reads."""
     state: Mapped[SlotState] = mapped_column(String(16), default=SlotState.FREE)
     repeat_rule: Mapped[RepeatRule] = mapped_column(String(16), default=RepeatRule.NONE)
     repeat_root_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -44,3 +53,9 @@ class Slot(Base):
     is_over_event: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+@event.listens_for(Slot, "before_insert")
+@event.listens_for(Slot, "before_update")
+def _keep_end_at(_mapper: Any, _connection: Any, slot: Slot) -> None:
+    slot.end_at = slot.start_at + timedelta(minutes=slot.duration_minutes)

@@ -6,9 +6,18 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import inspect
 
 from hraniteli.kit.moscow import BadTimeZone, zone
 from hraniteli.models.enums import ClientSexAccepted, PsychologistGroup, Sex
+from hraniteli.models.psychologist import Psychologist
+
+NOT_NULLABLE = tuple(
+    sorted({column.key for column in inspect(Psychologist).columns if not column.nullable} | {"education"})
+)
+"""Columns (and the education list) the database keeps non-empty: `null` for one of these
+fields is refused, naming it (it used to be stored and then fail the answer, or to be reported
+as a name conflict)."""
 
 
 class EducationItem(BaseModel):
@@ -66,6 +75,13 @@ class PsychologistFields(BaseModel):
     is_active: bool | None = None
     allow_assignment: bool | None = None
     education: list[EducationItem] | None = None
+
+    @field_validator(*NOT_NULLABLE, check_fields=False)
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep its value)")
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hraniteli.errors import Conflict, Forbidden, NotFound
+from hraniteli.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hraniteli.kit.proof import Proofs, Purpose
 from hraniteli.models import Education, Psychologist
 from hraniteli.psychologists import repository
@@ -40,7 +40,9 @@ async def _flush_unique(session: AsyncSession, what: str) -> None:
         await session.flush()
     except IntegrityError as exc:
         text = str(exc.orig).lower()
-        field = next((f for f in ("telegram_id", "name", "editor_secret") if f in text), "name")
+        field = next((f for f in ("telegram_id", "name", "editor_secret") if f in text), None)
+        if "unique" not in text or field is None:
+            raise  # not a duplicate: the generic 409, never a made-up name conflict
         raise Conflict(
             f"a psychologist with this {field} already exists", details=[{"field": field}]
         ) from exc
@@ -79,16 +81,21 @@ async def update_psychologist(
     session: AsyncSession, *, psychologist_id: uuid.UUID, data: PsychologistUpdate, now: datetime
 ) -> Psychologist:
     psychologist = await get_psychologist(session, psychologist_id)
-    fields = data.model_dump(exclude_unset=True)
-    for key in ("name", "time_zone", "group", "client_sex", "min_client_age", "max_client_age"):
-        if key in fields and fields[key] is None:
-            fields.pop(key)
+    fields = data.model_dump(exclude_unset=True)  # the schema refuses null where a value is kept
     merged_min = fields.get("min_client_age", psychologist.min_client_age)
     merged_max = fields.get("max_client_age", psychologist.max_client_age)
     if merged_min > merged_max:
-        from hraniteli.errors import ValidationFailed
-
-        raise ValidationFailed("min_client_age must not exceed max_client_age")
+        raise ValidationFailed(
+            "min_client_age must not exceed max_client_age",
+            details=[{"field": "min_client_age" if "min_client_age" in fields else "max_client_age"}],
+        )
+    low_price = fields.get("min_price", psychologist.min_price)
+    high_price = fields.get("max_price", psychologist.max_price)
+    if low_price is not None and high_price is not None and low_price > high_price:
+        raise ValidationFailed(
+            "min_price must not exceed max_price",
+            details=[{"field": "min_price" if "min_price" in fields else "max_price"}],
+        )
     _apply(psychologist, fields)
     psychologist.updated_at = now
     psychologist.schedule_revision += 1  # names and activity appear in cached schedules

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import String, and_, func, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,17 +40,11 @@ async def get_slot_at(session: AsyncSession, psychologist_id: uuid.UUID, start_a
 async def list_overlapping_slots(
     session: AsyncSession, psychologist_id: uuid.UUID, start_at: datetime, end_at: datetime
 ) -> list[Slot]:
-    """Slots of the psychologist that intersect [start_at, end_at) (slots last ≤ 8 h)."""
+    """Slots of the psychologist that intersect [start_at, end_at)."""
     query = select(Slot).where(
-        Slot.psychologist_id == psychologist_id,
-        Slot.start_at < end_at,
-        Slot.start_at > start_at - timedelta(hours=8),
+        Slot.psychologist_id == psychologist_id, Slot.start_at < end_at, Slot.end_at > start_at
     )
-    return [
-        slot
-        for slot in (await session.execute(query)).scalars()
-        if slot.start_at + timedelta(minutes=slot.duration_minutes) > start_at
-    ]
+    return list((await session.execute(query)).scalars())
 
 
 async def list_slot_views(

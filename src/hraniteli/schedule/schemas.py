@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from hraniteli.kit.bounds import Day, Instant
 from hraniteli.models.enums import RepeatRule, SlotState
 
 
 class SlotCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start_at: AwareDatetime | None = Field(
+    start_at: Instant | None = Field(
         default=None,
         description="The start as an instant with an offset (e.g. 2026-12-01T10:00:00+03:00).",
     )
-    local_date: date | None = Field(
+    local_date: Day | None = Field(
         default=None, description="Or a wall-clock date in the psychologist's zone…"
     )
     local_time: str | None = Field(default=None, description="…and time HH:mm.", pattern=r"^\d{1,2}:\d{2}$")

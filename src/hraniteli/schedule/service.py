@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.errors import Conflict, InvalidInput, NotFound
+from hraniteli.kit.bounds import OutOfRange, check_instant
 from hraniteli.kit.moscow import MSK, zone
 from hraniteli.models import Psychologist, RepeatRule, Slot, SlotState
 from hraniteli.schedule import repository
@@ -23,6 +24,10 @@ OCCURRENCES = {RepeatRule.WEEKLY: 4, RepeatRule.BIWEEKLY: 2, RepeatRule.MONTHLY:
 """How many future occurrences a repeat rule materialises at once (what the editor asks for)."""
 
 MAX_DURATION_MINUTES = 480
+
+OVERLAPS = "the slot overlaps another slot of this psychologist"
+OVERLAP_CONSTRAINT = "ex_slots_psychologist_overlap"
+"""PostgreSQL's exclusion constraint on slots (migration 0008): the same answer as the check."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,10 @@ class AddedSlot:
 
 
 def _check_start(start_at: datetime, *, now: datetime, policy: SchedulePolicy) -> None:
-    if start_at.tzinfo is None:
-        raise InvalidInput("slot start must carry a time zone")
+    try:
+        check_instant(start_at)
+    except OutOfRange as exc:
+        raise InvalidInput(str(exc), details=[{"field": "slot"}]) from exc
     if start_at <= now:
         raise InvalidInput("the slot is in the past", details=[{"field": "slot"}])
     if start_at.astimezone(MSK).weekday() in policy.closed_weekdays:
@@ -72,12 +79,13 @@ async def add_slot(
         return AddedSlot(existing, created=False)
     end_at = start_at + timedelta(minutes=duration)
     if await repository.list_overlapping_slots(session, psychologist.id, start_at, end_at):
-        raise Conflict("the slot overlaps another slot of this psychologist")
+        raise Conflict(OVERLAPS)
     slot = Slot(
         id=uuid.uuid4(),
         psychologist_id=psychologist.id,
         start_at=start_at,
         duration_minutes=duration,
+        end_at=end_at,
         state=SlotState.FREE,
         repeat_rule=RepeatRule.NONE,
         repeat_root_id=repeat_root_id,
@@ -85,12 +93,19 @@ async def add_slot(
         created_at=now,
         updated_at=now,
     )
-    session.add(slot)
     try:
         async with session.begin_nested():
+            session.add(slot)
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict("a slot at this time already exists") from exc
+        # Another transaction committed a slot meanwhile (PostgreSQL: the check above cannot see
+        # uncommitted rows; the unique index and the exclusion constraint can, and wait for them).
+        existing = await repository.get_slot_at(session, psychologist.id, start_at)
+        if existing is not None:
+            return AddedSlot(existing, created=False)
+        if OVERLAP_CONSTRAINT in str(exc.orig):
+            raise Conflict(OVERLAPS) from exc
+        raise
     await repository.bump_schedule_revision(session, psychologist.id)
     return AddedSlot(slot, created=True)
 

@@ -14,6 +14,7 @@ from hraniteli.api.deps import AppContext, client_address, context
 from hraniteli.api.deps import limit as rate_limit
 from hraniteli.errors import InvalidInput
 from hraniteli.kit.moscow import BadTimeZone, msk_offset_zone, parse_offset
+from hraniteli.kit.nul import nul_field
 from hraniteli.kit.slotstrings import BadSlotString, parse_date
 
 MAX_WINDOW_DAYS = 92
@@ -32,17 +33,9 @@ def raw_json_response(body: bytes) -> Response:
 def _refuse_nul(value: Any) -> None:
     """PostgreSQL cannot store or compare text with NUL characters: refuse them up front (400),
     instead of letting the database fail the request (a misleading 503)."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        item, field = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise InvalidInput("text must not contain NUL characters", details=[{"field": field}])
-        elif isinstance(item, dict):
-            stack.extend((key, str(key)) for key in item)
-            stack.extend((child, str(key)) for key, child in item.items())
-        elif isinstance(item, list):
-            stack.extend((child, field) for child in item)
+    field = nul_field(value)
+    if field is not None:
+        raise InvalidInput("text must not contain NUL characters", details=[{"field": field}])
 
 
 def query_params(request: Request) -> dict[str, str]:
@@ -76,6 +69,15 @@ def text(value: Any) -> str:
         return ""
     value = str(value).strip()
     return "" if value in ("null", "undefined") else value
+
+
+def short_text(payload: dict[str, Any], key: str, *, max_length: int) -> str | None:
+    """A client string field bound for a column of `max_length` (None when empty): a longer
+    one is a 400 naming the field, not a database error (PostgreSQL refuses to store it)."""
+    value = text(payload.get(key)) or None
+    if value is not None and len(value) > max_length:
+        raise InvalidInput(f"`{key}` is longer than {max_length} characters", details=[{"field": key}])
+    return value
 
 
 def obj(payload: dict[str, Any], key: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import httpx
 from fastapi import APIRouter, Request, Response
 
 from hraniteli.api.compat.bookings import slot_from_row
-from hraniteli.api.compat.common import json_response, obj, read_body, text, webhook
+from hraniteli.api.compat.common import json_response, obj, read_body, short_text, text, webhook
 from hraniteli.api.deps import AppContext, check_admin_key, client_number, context, has_admin_key
 from hraniteli.applications import service as applications
 from hraniteli.applications import telegram
@@ -27,6 +27,9 @@ from hraniteli.notifications.service import ADMIN, CLIENT, PSYCHOLOGIST
 from hraniteli.psychologists import service as psychologists
 
 router = APIRouter(tags=["compat: session lifecycle"])
+
+NUMBER_LENGTH = 64
+"""An application number as feedback stores it (`session_feedback.application_number`)."""
 
 
 async def _admin(ctx: AppContext, request: Request) -> None:
@@ -192,7 +195,7 @@ async def rate_session(request: Request) -> Response:
             session,
             feedback=sessions.FeedbackIn(
                 author=CLIENT,
-                number=text(payload.get("ticket_id")) or None,
+                number=short_text(payload, "ticket_id", max_length=NUMBER_LENGTH),
                 psychologist_name=None,
                 rating=payload.get("rating"),
                 text=text(payload.get("feedback")) or None,

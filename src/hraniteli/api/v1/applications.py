@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -18,6 +19,7 @@ from hraniteli.api.deps import (
     limited,
     require_admin,
 )
+from hraniteli.api.v1.params import Offset, refuse_nul
 from hraniteli.applications import service as applications
 from hraniteli.applications.forms import ParsedForm
 from hraniteli.applications.schemas import (
@@ -41,7 +43,7 @@ from hraniteli.matching.rules import ClientProfile
 from hraniteli.models import ApplicationKind, ApplicationStatus, Psychologist
 from hraniteli.psychologists import service as psychologists
 
-router = APIRouter(prefix="/api/v1", tags=["applications & matching"])
+router = APIRouter(prefix="/api/v1", tags=["applications & matching"], dependencies=[Depends(refuse_nul)])
 
 
 def _policy(ctx: AppContext, *, staff: bool = False) -> applications.IntakePolicy:
@@ -128,7 +130,7 @@ async def list_applications(
     request: Request,
     kind: ApplicationKind | None = None,
     status: ApplicationStatus | None = None,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(100, ge=1, le=500),
 ) -> list[ApplicationOut]:
     ctx = context(request)
@@ -208,15 +210,13 @@ async def _psychologist(
     session: AsyncSession,
     request: Request,
     secret: str | None,
-    psychologist_id: str | None,
+    psychologist_id: uuid.UUID | None,
 ) -> Psychologist | None:
     if secret and not request.headers.get("x-api-key"):
         return await psychologists.psychologist_by_secret(session, secret)
     await check_admin_key(ctx, request)
-    if psychologist_id:
-        import uuid
-
-        return await psychologists.get_psychologist(session, uuid.UUID(psychologist_id))
+    if psychologist_id is not None:
+        return await psychologists.get_psychologist(session, psychologist_id)
     return None
 
 
@@ -224,7 +224,7 @@ async def _psychologist(
 async def open_helpful_hand_tickets(
     request: Request,
     price: str | None = Query(default=None, description="'Бесплатно', '500 руб', … or 'Все'"),
-    psychologist_id: str | None = Query(default=None, pattern=r"^[0-9a-fA-F-]{36}$"),
+    psychologist_id: uuid.UUID | None = None,
     x_api_key: str | None = Header(default=None),
     x_editor_secret: str | None = Header(default=None),
 ) -> list[OpenTicketOut]:

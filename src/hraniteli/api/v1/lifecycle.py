@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from hraniteli.api.deps import context, require_admin
+from hraniteli.api.v1.params import refuse_nul
 from hraniteli.bookings import service as bookings
 from hraniteli.bookings.schemas import BookingOut
 from hraniteli.lifecycle.actions import LifecycleSettings
@@ -17,7 +18,9 @@ from hraniteli.lifecycle.worker import Worker
 from hraniteli.models import OutboxState, WorkState
 from hraniteli.notifications import service as outbox
 
-router = APIRouter(prefix="/api/v1", tags=["session lifecycle"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/v1", tags=["session lifecycle"], dependencies=[Depends(require_admin), Depends(refuse_nul)]
+)
 
 
 class TimelineEventOut(BaseModel):

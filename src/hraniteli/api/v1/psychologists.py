@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hraniteli.api.deps import AppContext, check_admin_key, context, require_admin
+from hraniteli.api.v1.params import Offset, refuse_nul
 from hraniteli.errors import Forbidden, InvalidInput
+from hraniteli.kit.bounds import Instant
 from hraniteli.kit.moscow import zone
 from hraniteli.kit.slotstrings import BadSlotString, combine, parse_time
 from hraniteli.models import Psychologist, Slot
@@ -25,7 +27,7 @@ from hraniteli.schedule import service as schedule
 from hraniteli.schedule.repository import SlotView
 from hraniteli.schedule.schemas import SlotCreate, SlotOut, SlotsCreated
 
-router = APIRouter(prefix="/api/v1", tags=["psychologists"])
+router = APIRouter(prefix="/api/v1", tags=["psychologists"], dependencies=[Depends(refuse_nul)])
 
 
 def editor_url(ctx: AppContext, secret: str) -> str:
@@ -51,7 +53,7 @@ async def create_psychologist(body: PsychologistCreate, request: Request) -> Psy
 async def list_psychologists(
     request: Request,
     active_only: bool = False,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[PsychologistOut]:
     ctx = context(request)
@@ -187,8 +189,8 @@ async def add_slot(
 async def list_slots(
     psychologist_id: uuid.UUID,
     request: Request,
-    from_at: datetime | None = Query(default=None, alias="from"),
-    to_at: datetime | None = Query(default=None, alias="to"),
+    from_at: Instant | None = Query(default=None, alias="from"),
+    to_at: Instant | None = Query(default=None, alias="to"),
     x_api_key: str | None = Header(default=None),
     x_editor_secret: str | None = Header(default=None),
 ) -> list[SlotOut]:
@@ -196,8 +198,6 @@ async def list_slots(
     now = ctx.now()
     start = from_at or now
     end = to_at or start + timedelta(days=ctx.settings.schedule_window_days)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("from/to must carry a UTC offset")
     if end - start > timedelta(days=366):
         raise InvalidInput("the window is longer than a year")
     async with ctx.unit_of_work(write=False) as session:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from hraniteli.api.deps import context, require_admin
+from hraniteli.api.v1.params import refuse_nul
 from hraniteli.bookings import service as bookings
 from hraniteli.bookings.schemas import BookingCancel, BookingCreate, BookingOut
 from hraniteli.errors import InvalidInput
+from hraniteli.kit.bounds import Day
 from hraniteli.kit.moscow import BadTimeZone, zone
 from hraniteli.schedule import service as schedule
 from hraniteli.schedule.schemas import Schedule, ScheduleDay, ScheduleSlot
 from hraniteli.schedule.views import group_by_day
 
-router = APIRouter(prefix="/api/v1", tags=["schedule & bookings"])
+router = APIRouter(prefix="/api/v1", tags=["schedule & bookings"], dependencies=[Depends(refuse_nul)])
 
 MAX_DAYS = 92
 
@@ -24,8 +26,8 @@ MAX_DAYS = 92
 @router.get("/schedule")
 async def get_schedule(
     request: Request,
-    from_date: date | None = Query(default=None, alias="from"),
-    to_date: date | None = Query(default=None, alias="to"),
+    from_date: Day | None = Query(default=None, alias="from"),
+    to_date: Day | None = Query(default=None, alias="to"),
     tz: str = Query(default="Europe/Moscow", description="The client's IANA time zone"),
     psychologist_id: list[uuid.UUID] | None = Query(default=None),
 ) -> Schedule:
