@@ -26,7 +26,9 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int | None = None
+) -> AsyncEngine:
     """The async engine for `url`; on SQLite: WAL, foreign keys, busy timeout, explicit BEGIN."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
@@ -41,7 +43,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     if pool_size <= 0:
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
+        overflow = pool_size * 2 if max_overflow is None else max_overflow
+        kwargs.update(pool_size=pool_size, max_overflow=overflow)
     return create_async_engine(url, **kwargs)
 
 
@@ -70,9 +73,11 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 class Database:
     """Owns the engine and hands out units of work (one transaction each)."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int | None = None
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         self.is_sqlite = url.startswith("sqlite")
         write_bind = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
