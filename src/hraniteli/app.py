@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hraniteli import __version__
@@ -22,6 +21,7 @@ from hraniteli.api.compat import lifecycle as compat_lifecycle
 from hraniteli.api.compat import matching as compat_matching
 from hraniteli.api.compat import schedule as compat_schedule
 from hraniteli.api.deps import AppContext
+from hraniteli.api.faults import RETRY_AFTER_SECONDS, DatabaseFaults, internal_error, log_unexpected
 from hraniteli.api.v1 import applications as v1_applications
 from hraniteli.api.v1 import lifecycle as v1_lifecycle
 from hraniteli.api.v1 import psychologists as v1_psychologists
@@ -38,9 +38,7 @@ log = logging.getLogger("hraniteli")
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database | None = None) -> FastAPI:
-    db = database or Database(
-        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
-    )
+    db = database or Database.from_settings(settings)
     ctx = AppContext(
         settings=settings,
         database=db,
@@ -87,14 +85,27 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    _install_error_handlers(app, settings)  # first: its middleware sits inside CORS
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=86400
     )
-    _install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (the database is not asked)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> Response:
+        """Readiness: the database answers `SELECT 1` within the connect timeout."""
+        problem = await db.check()
+        if problem is None:
+            return JSONResponse({"status": "ready", "database": "ok"})
+        return JSONResponse(
+            {"status": "unavailable", "database": problem},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     for module in (
         v1_psychologists,
@@ -113,7 +124,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    # Database failures (and anything unexpected) are answered by this middleware, outside
+    # the handlers below: a request that met a deadlock must reach it to run again.
+    app.add_middleware(DatabaseFaults, max_attempts=settings.database_max_attempts)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        """Last resort, outside every middleware: still the envelope, never plain text."""
+        log_unexpected(exc, request.scope)
+        return internal_error()
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> Response:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
@@ -139,20 +160,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(IntegrityError)
-    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
-        return JSONResponse(
-            error_body("CONFLICT", "the change conflicts with data saved meanwhile; reload and retry"),
-            status_code=409,
-        )
-
-    @app.exception_handler(DBAPIError)
-    async def database_error(_: Request, exc: DBAPIError) -> Response:
-        log.error("database error: %s", type(exc.orig).__name__)
-        return JSONResponse(
-            error_body("SERVICE_UNAVAILABLE", "the database is busy; please retry"), status_code=503
         )
 
 
