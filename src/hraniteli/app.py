@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,8 +32,6 @@ from hraniteli.db import Database
 from hraniteli.errors import DomainError, error_body
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.schedule.service import SchedulePolicy
-
-log = logging.getLogger("hraniteli")
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database | None = None) -> FastAPI:
