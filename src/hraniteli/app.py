@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hraniteli import __version__
@@ -23,6 +21,7 @@ from hraniteli.api.compat import lifecycle as compat_lifecycle
 from hraniteli.api.compat import matching as compat_matching
 from hraniteli.api.compat import schedule as compat_schedule
 from hraniteli.api.deps import AppContext
+from hraniteli.api.faults import RETRY_AFTER_SECONDS, DatabaseFaults, internal_error, log_unexpected
 from hraniteli.api.v1 import applications as v1_applications
 from hraniteli.api.v1 import lifecycle as v1_lifecycle
 from hraniteli.api.v1 import psychologists as v1_psychologists
@@ -33,19 +32,15 @@ from hraniteli.config import Settings
 from hraniteli.db import Database
 from hraniteli.errors import DomainError, TooManyRequests, error_body
 from hraniteli.kit.accesslog import AccessLogMiddleware
-from hraniteli.kit.bodylimit import PAYLOAD_TOO_LARGE, BodyLimitMiddleware
+from hraniteli.kit.bodylimit import BodyLimitMiddleware
 from hraniteli.kit.ratelimit import RateLimiter
 from hraniteli.kit.rendercache import RenderCache
 from hraniteli.schedule.service import SchedulePolicy
 from hraniteli.web import landing
 
-log = logging.getLogger("hraniteli")
-
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database | None = None) -> FastAPI:
-    db = database or Database(
-        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
-    )
+    db = database or Database.from_settings(settings)
     ctx = AppContext(
         settings=settings,
         database=db,
@@ -94,17 +89,32 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    # Middleware added later wraps what was added before: from the outside in, the access log,
+    # CORS (so browsers can read every answer), the body limit, then the database faults.
+    _install_error_handlers(app, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=86400
     )
     if settings.access_log:
-        app.add_middleware(AccessLogMiddleware)  # outermost: it sees every answer, CORS's too
-    _install_error_handlers(app)
+        app.add_middleware(AccessLogMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (the database is not asked)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> Response:
+        """Readiness: the database answers `SELECT 1` within the connect timeout."""
+        problem = await db.check()
+        if problem is None:
+            return JSONResponse({"status": "ready", "database": "ok"})
+        return JSONResponse(
+            {"status": "unavailable", "database": problem},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     for module in (
         v1_psychologists,
@@ -124,7 +134,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, database: Database
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    # Database failures (and anything unexpected) are answered by this middleware, outside
+    # the handlers below: a request that met a deadlock must reach it to run again.
+    app.add_middleware(DatabaseFaults, max_attempts=settings.database_max_attempts)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        """Last resort, outside every middleware: still the envelope, never plain text."""
+        log_unexpected(exc, request.scope)
+        return internal_error()
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> Response:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
@@ -153,26 +173,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             405: "METHOD_NOT_ALLOWED",
             401: "UNAUTHORIZED",
             403: "FORBIDDEN",
-            413: PAYLOAD_TOO_LARGE,
         }
         return JSONResponse(
             error_body(codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(IntegrityError)
-    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
-        return JSONResponse(
-            error_body("CONFLICT", "the change conflicts with data saved meanwhile; reload and retry"),
-            status_code=409,
-        )
-
-    @app.exception_handler(DBAPIError)
-    async def database_error(_: Request, exc: DBAPIError) -> Response:
-        log.error("database error: %s", type(exc.orig).__name__)
-        return JSONResponse(
-            error_body("SERVICE_UNAVAILABLE", "the database is busy; please retry"), status_code=503
         )
 
 

@@ -85,7 +85,7 @@ async def _seed_demo() -> None:
     from hraniteli.schedule.service import SchedulePolicy
 
     settings = load_settings()
-    database = Database(settings.database_url, pool_size=0)
+    database = Database.from_settings(settings, pool_size=0)
     try:
         async with database.unit_of_work() as session:
             seeded = await seed_demo(
@@ -186,7 +186,7 @@ def worker(
         upgrade(settings.database_url)
 
     async def run() -> None:
-        database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        database = Database.from_settings(settings)
         work = BackgroundWork.from_settings(settings, database, clock=utc_now)
         if settings.telegram_bot_token is not None:
             from hraniteli.notifications.sender import preload_telegram

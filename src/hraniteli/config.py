@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     )
     database_echo: bool = False
     database_pool_size: int = 10
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Opening a connection to PostgreSQL gives up after this (an outage answers 503 at once)."""
+    database_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    """One statement gives up after this: PostgreSQL's statement_timeout, the client's own wait
+    for an answer (a network partition), and SQLite's wait for the write lock."""
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Waiting for a free connection of the pool gives up after this."""
+    database_max_attempts: int = Field(default=3, ge=1, le=10)
+    """Runs of one request that hit a deadlock or serialization failure (1: no retry)."""
 
     admin_api_key: SecretStr | None = Field(
         default=None,

@@ -105,6 +105,12 @@ async def book_slot(
             raise InvalidInput("the slot is in the past")
         raise InvalidInput("the slot starts too soon to be booked")
     psychologist_id, start_at, duration = row
+    # Lock order: the slot (above), then the psychologist's row, then the booking. The revision
+    # bump locks the row, so one psychologist's bookings insert their rows one at a time: two
+    # inserts of overlapping bookings would otherwise each wait for the other's uncommitted row
+    # under the exclusion constraint, a deadlock. Behind the lock the later one sees the earlier
+    # one committed and gets a Conflict (docs/decisions.md, "Lock order").
+    await bump_schedule_revision(session, psychologist_id)
     booking = Booking(
         id=uuid.uuid4(),
         slot_id=request.slot_id,
@@ -133,7 +139,6 @@ async def book_slot(
         # The unique index or the exclusion constraint caught a race the CAS could not see
         # (an overlapping slot of the same psychologist). The unit of work rolls back.
         raise Conflict("the psychologist already has a session at this time") from exc
-    await bump_schedule_revision(session, psychologist_id)
     await timeline.plan_booking(session, booking=booking, now=now, policy=request.ladder)
     return booking
 

@@ -1,23 +1,15 @@
-"""Request bodies above a size limit are refused before they are read: 413 at once when the
-declared length is too big, and as soon as the bytes received pass the limit otherwise."""
+"""Request bodies above a size limit are refused before the app sees them: 413 at once when the
+declared length is too big, and as soon as the bytes received pass the limit otherwise (a
+chunked body is read up to the limit, then handed on whole)."""
 
 from __future__ import annotations
 
 import orjson
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hraniteli.errors import error_body
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-
-
-class BodyTooLarge(HTTPException):
-    """Raised while a handler reads a body that grows past the limit (FastAPI lets an
-    HTTPException through its body parsing unchanged; the app's handler answers it)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is larger than {limit} bytes")
 
 
 class BodyLimitMiddleware:
@@ -33,31 +25,29 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        messages: list[Message] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         body = orjson.dumps(
             error_body(PAYLOAD_TOO_LARGE, f"the request body is larger than {self.max_bytes} bytes")
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
