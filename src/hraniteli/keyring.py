@@ -33,6 +33,12 @@ async def proofs(session: AsyncSession, configured: SecretStr | str | None) -> P
     return Proofs(key)
 
 
+def forget() -> None:
+    """Drop the keys read so far: the next use reads the database again, as a new process would
+    (after the stored key was replaced; tests)."""
+    _loaded.clear()
+
+
 async def _stored_key(session: AsyncSession) -> bytes:
     query = select(ServiceSecret.value).where(ServiceSecret.name == SIGNING)
     value = (await session.execute(query)).scalar_one_or_none()

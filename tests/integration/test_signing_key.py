@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from hraniteli import keyring
 from hraniteli.app import create_app
 from hraniteli.clock import FrozenClock
 from hraniteli.config import Settings
@@ -26,6 +27,7 @@ async def test_without_a_configured_key_every_process_uses_the_stored_one(
     settings: Settings, clock: FrozenClock, database: Database, database_url: str
 ) -> None:
     unset = settings.model_copy(update={"secret_key": None})
+    keyring.forget()  # as new processes: the migrations test may have made a new key meanwhile
     async with database.unit_of_work(write=False) as session:
         stored = (
             await session.execute(select(ServiceSecret).where(ServiceSecret.name == "signing"))

@@ -18,6 +18,8 @@ log = logging.getLogger("hraniteli")
 REPLAYABLE_BODY_BYTES = 1 << 20
 """A request body up to this size is kept, so the request can run again; a larger one cannot."""
 RETRY_AFTER_SECONDS = 5
+MATCHED = ("route", "endpoint", "path_params")
+"""Scope keys routing sets, copied back from a run to the request's scope."""
 COLLIDED = "the change collided with others made at the same moment; please retry"
 UNAVAILABLE = "the database is unavailable; please retry shortly"
 
@@ -47,7 +49,13 @@ class DatabaseFaults:
             await send(message)
 
         async def run() -> None:
-            await self.app(dict(scope), _replay(body, receive), send_tracked)
+            attempt = dict(scope)  # a fresh scope for every run; routing writes into it
+            try:
+                await self.app(attempt, _replay(body, receive), send_tracked)
+            finally:
+                for key in MATCHED:  # what the outer middleware (the access log) reads back
+                    if key in attempt:
+                        scope[key] = attempt[key]
 
         try:
             await run_with_retries(
