@@ -5,26 +5,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from hraniteli.db import Database
 from hraniteli.kit.moscow import MSK
 from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, RepeatRule, Slot, SlotState
 from tests.builders import make_psychologist, make_slot
-from tests.conftest import ADMIN, LiveServer, wipe
+from tests.conftest import ADMIN, LiveServer
+from tests.overlap import slots_may_overlap
 
 pytestmark = pytest.mark.server
 
 ATTEMPTS = 50
 COMPAT_ATTEMPTS = 20
-SLOT_OVERLAP = "ex_slots_psychologist_overlap"
-SLOT_EXCLUSION = "EXCLUDE USING gist (psychologist_id WITH =, tstzrange(start_at, end_at) WITH &&)"
 
 
 def tomorrow_at_14_msk() -> datetime:
@@ -94,18 +91,6 @@ async def test_racing_for_two_overlapping_slots_books_only_one_of_them(
     exclusion constraint must still keep the psychologist from having two sessions at once."""
     async with slots_may_overlap(database):
         await race_for_two_overlapping_slots(live_server, database)
-
-
-@asynccontextmanager
-async def slots_may_overlap(database: Database) -> AsyncIterator[None]:
-    async with database.unit_of_work() as session:
-        await session.execute(text(f"ALTER TABLE slots DROP CONSTRAINT {SLOT_OVERLAP}"))
-    try:
-        yield
-    finally:
-        await wipe(database)
-        async with database.unit_of_work() as session:
-            await session.execute(text(f"ALTER TABLE slots ADD CONSTRAINT {SLOT_OVERLAP} {SLOT_EXCLUSION}"))
 
 
 async def race_for_two_overlapping_slots(live_server: LiveServer, database: Database) -> None:

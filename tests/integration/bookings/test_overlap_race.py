@@ -29,6 +29,7 @@ from hraniteli.models import (
 )
 from tests.builders import msk
 from tests.conftest import NOW
+from tests.overlap import slots_may_overlap
 
 pytestmark = pytest.mark.postgres_only
 
@@ -82,7 +83,14 @@ async def _attempt(db: Database, slot_id: uuid.UUID) -> str:
     return "booked"
 
 
-async def test_racing_for_two_overlapping_slots_books_exactly_one_in_every_race(database_url: str) -> None:
+async def test_racing_for_two_overlapping_slots_books_exactly_one_in_every_race(
+    database_url: str, database: Database
+) -> None:
+    async with slots_may_overlap(database):
+        await _race_many(database_url)
+
+
+async def _race_many(database_url: str) -> None:
     # Five connections and no overflow: every attempt still races the others for its slot, and
     # no connection is opened and closed per attempt (that made the test three times slower).
     db = Database(database_url, pool_size=5, max_overflow=0)
@@ -122,7 +130,7 @@ async def _book_without_waiting(db: Database, slot_id: uuid.UUID) -> None:
 
 
 async def test_a_second_overlapping_booking_waits_for_the_psychologist_before_inserting(
-    database_url: str,
+    database_url: str, database: Database
 ) -> None:
     """The lock order, shown deterministically: while one booking is uncommitted, a booking of an
     overlapping slot of the same psychologist waits on the psychologist's row, never on the first
@@ -131,6 +139,11 @@ async def test_a_second_overlapping_booking_waits_for_the_psychologist_before_in
     The second transaction gets a lock timeout instead of waiting for ever (the first one
     commits only after it returns); the statement it timed out on shows where it waited.
     """
+    async with slots_may_overlap(database):
+        await _second_waits(database_url)
+
+
+async def _second_waits(database_url: str) -> None:
     db = Database(database_url, pool_size=2, max_overflow=0)
     try:
         [(_, first, second)] = await _psychologists_with_overlapping_slots(db, 1)
