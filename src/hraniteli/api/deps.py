@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -113,18 +112,13 @@ async def limit_contact(ctx: AppContext, contact_type: str | None, contact: str 
 
 async def _refusals_left(ctx: AppContext, request: Request) -> None:
     """429 for an address that had too many credentials refused lately (guessing stops here)."""
-    try:
-        await ctx.limiter.check("refused", client_address(request))
-    except RateLimited as exc:
-        raise TooManyRequests(
-            f"too many refused attempts; please retry in {exc.retry_after} s", retry_after=exc.retry_after
-        ) from None
+    wait = await ctx.limiter.wait(REFUSED, client_address(request))
+    if wait is not None:
+        raise TooManyRequests(f"too many refused attempts; please retry in {wait} s", retry_after=wait)
 
 
 async def _refused(ctx: AppContext, request: Request) -> None:
-    # this refusal is answered as such; the next attempt gets the 429
-    with contextlib.suppress(RateLimited):
-        await ctx.limiter.hit("refused", client_address(request))
+    await ctx.limiter.count(REFUSED, client_address(request))
 
 
 async def check_admin_key(ctx: AppContext, request: Request) -> None:
@@ -145,6 +139,9 @@ def has_admin_key(ctx: AppContext, presented: str | None) -> bool:
         return False
     return secrets.compare_digest(presented.encode(), expected.get_secret_value().encode())
 
+
+REFUSED = "refused"
+"""The rate-limit rule of refused credentials (`Settings.rate_limit_refused`)."""
 
 LINK_REFUSED = (
     "Заявка не найдена или ссылка неполная: откройте ссылку из сообщения целиком, "

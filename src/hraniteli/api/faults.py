@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hraniteli.db import Fault, classify, run_with_retries, unavailable_reason
 from hraniteli.errors import error_body
+from hraniteli.kit.bodylimit import read_body
 
 log = logging.getLogger("hraniteli")
 
@@ -40,7 +41,7 @@ class DatabaseFaults:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body, replayable = await _read_body(receive)
+        body, replayable = await read_body(receive, limit=REPLAYABLE_BODY_BYTES)
         started = False
 
         async def send_tracked(message: Message) -> None:
@@ -65,22 +66,6 @@ class DatabaseFaults:
             if started:
                 raise
             await error_response(error, scope)(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bool]:
-    """The request's body messages, and whether they are all of it (it can be sent again)."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, False
-        size += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return messages, True
-        if size > REPLAYABLE_BODY_BYTES:
-            return messages, False
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from urllib.parse import urlencode
 
@@ -10,13 +9,12 @@ from aiogram import F, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from hraniteli.api.deps import AppContext
+from hraniteli.api.deps import REFUSED, AppContext
 from hraniteli.applications import telegram
 from hraniteli.applications.telegram import LinkOutcome
 from hraniteli.errors import DomainError
 from hraniteli.kit.moscow import MSK
 from hraniteli.kit.proof import Purpose
-from hraniteli.kit.ratelimit import RateLimited
 from hraniteli.lifecycle import sessions
 
 WELCOME = (
@@ -37,18 +35,8 @@ OWN_PHONE_ONLY = "Пожалуйста, отправьте свой номер �
 TOO_MANY_TRIES = "Слишком много попыток. Попробуйте, пожалуйста, позже или напишите нам."
 
 
-async def _tries_left(ctx: AppContext, telegram_id: int) -> bool:
-    """Whether this chat may still try to prove an application is its own (guessing stops)."""
-    try:
-        await ctx.limiter.check("refused", f"tg:{telegram_id}")
-    except RateLimited:
-        return False
-    return True
-
-
-async def _refused(ctx: AppContext, telegram_id: int) -> None:
-    with contextlib.suppress(RateLimited):
-        await ctx.limiter.hit("refused", f"tg:{telegram_id}")
+def _chat_key(telegram_id: int) -> str:
+    return f"tg:{telegram_id}"
 
 
 def _welcome(numbers: list[str]) -> str:
@@ -61,7 +49,7 @@ async def start_from_application(message: Message, command: CommandObject, ctx: 
     user = message.from_user
     if user is None:
         return
-    if not await _tries_left(ctx, user.id):
+    if await ctx.limiter.wait(REFUSED, _chat_key(user.id)) is not None:
         await message.answer(TOO_MANY_TRIES)
         return
     async with ctx.unit_of_work() as session:
@@ -84,7 +72,7 @@ async def start_from_application(message: Message, command: CommandObject, ctx: 
         )
         await message.answer(ASK_PHONE, reply_markup=keyboard)
     else:
-        await _refused(ctx, user.id)
+        await ctx.limiter.count(REFUSED, _chat_key(user.id))
         await message.answer(NOT_FOUND)
 
 
@@ -96,7 +84,7 @@ async def shared_phone(message: Message, ctx: AppContext) -> None:
     if contact.user_id != user.id:
         await message.answer(OWN_PHONE_ONLY)
         return
-    if not await _tries_left(ctx, user.id):
+    if await ctx.limiter.wait(REFUSED, _chat_key(user.id)) is not None:
         await message.answer(TOO_MANY_TRIES, reply_markup=ReplyKeyboardRemove())
         return
     async with ctx.unit_of_work() as session:
@@ -110,7 +98,7 @@ async def shared_phone(message: Message, ctx: AppContext) -> None:
             now=ctx.now(),
         )
     if result.outcome != LinkOutcome.LINKED:
-        await _refused(ctx, user.id)
+        await ctx.limiter.count(REFUSED, _chat_key(user.id))
     text = _welcome(result.numbers) if result.outcome == LinkOutcome.LINKED else PHONE_NOT_FOUND
     await message.answer(text, reply_markup=ReplyKeyboardRemove())
 

@@ -12,6 +12,23 @@ from hraniteli.errors import error_body
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
+async def read_body(receive: Receive, *, limit: int) -> tuple[list[Message], bool]:
+    """The request's body messages up to `limit` bytes, and whether they are all of it (False
+    when the limit was passed or the client went away)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, False
+        size += len(message.get("body", b""))
+        if size > limit:
+            return messages, False
+        if not message.get("more_body", False):
+            return messages, True
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -25,19 +42,10 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
             return
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        messages, complete = await read_body(receive, limit=self.max_bytes)
+        if not complete and messages[-1]["type"] == "http.request":
+            await self._refuse(send)  # stopped at the limit, not by a disconnect
+            return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()

@@ -8,6 +8,7 @@ the failure is logged: the limits protect the service, they must not take it dow
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -80,3 +81,16 @@ class RateLimiter:
                 log.warning("rate limit storage failed (%s): request let through", type(exc).__name__)
                 return
             raise RateLimited(rule, max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def wait(self, rule: str, key: str) -> int | None:
+        """Seconds until `key` may try again under `rule`, or None when it may now."""
+        try:
+            await self.check(rule, key)
+        except RateLimited as exc:
+            return exc.retry_after
+        return None
+
+    async def count(self, rule: str, key: str) -> None:
+        """Count one request, however far over the budget (the next check answers for it)."""
+        with contextlib.suppress(RateLimited):
+            await self.hit(rule, key)
