@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hraniteli.errors import Conflict, InvalidInput, NotFound
 from hraniteli.lifecycle import timeline
 from hraniteli.lifecycle.rules import LadderPolicy
-from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Slot, SlotState
+from hraniteli.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Client, Slot, SlotState
 from hraniteli.schedule.repository import bump_schedule_revision
 
 TAKEN = "this time has just been booked by someone else; please choose another slot"
@@ -83,6 +83,8 @@ async def book_slot(
     earlier = await _booking_for_key(session, request)
     if earlier is not None:
         return earlier
+    if request.client_id is not None and await session.get(Client, request.client_id) is None:
+        raise NotFound("no such client", details=[{"field": "client_id"}])
     taken = await session.execute(
         update(Slot)
         .where(Slot.id == request.slot_id, Slot.state == SlotState.FREE, Slot.start_at > now + min_lead)

@@ -84,3 +84,21 @@ async def test_booking_without_the_admin_key_is_refused(
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+async def test_booking_for_an_unknown_client_is_a_404_naming_the_field(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    psychologist = await make_psychologist(database, now=NOW)
+    slot = await make_slot(database, psychologist, start_at=msk(2026, 3, 4, 14), now=NOW)
+
+    response = await client.post(
+        "/api/v1/bookings",
+        json={"slot_id": str(slot.id), "client_id": "00000000-0000-4000-8000-000000000000"},
+        headers=ADMIN,
+    )
+    again = await client.post("/api/v1/bookings", json={"slot_id": str(slot.id)}, headers=ADMIN)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["details"] == [{"field": "client_id"}]
+    assert again.status_code == 201, "the slot stayed free"
